@@ -1,0 +1,38 @@
+/* spirit-vm.h: one virtual machine on the bus, as an org.crom.Spirit.VM object.
+ *
+ * Owns the exported object and keeps its properties equal to libvirt's state: a refresh reads the
+ * domain on a worker thread and applies the result on the main thread.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt-gobject/libvirt-gobject.h>
+
+#include "spirit-auth.h"
+#include "spirit-vm-info.h"
+
+G_BEGIN_DECLS
+
+#define SPIRIT_TYPE_VM (spirit_vm_get_type ())
+G_DECLARE_FINAL_TYPE (SpiritVm, spirit_vm, SPIRIT, VM, GObject)
+
+SpiritVm *spirit_vm_new (SpiritAuth *auth,
+                        const char *host,
+                        GVirDomain *domain,
+                        const SpiritVmInfo *info);
+
+GDBusObjectSkeleton *spirit_vm_get_object (SpiritVm *self);
+const char *spirit_vm_get_object_path (SpiritVm *self);
+const char *spirit_vm_get_uuid (SpiritVm *self);
+const char *spirit_vm_get_name (SpiritVm *self);
+const char *spirit_vm_get_state (SpiritVm *self);
+
+/* The libvirt domain to act on; NULL marks the VM "unavailable" (its connection is down). */
+void spirit_vm_set_domain (SpiritVm *self, GVirDomain *domain);
+void spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info);
+/* Re-reads the domain from libvirt; coalesces with a refresh already under way. */
+void spirit_vm_refresh (SpiritVm *self);
+
+char *spirit_vm_object_path_for (const char *host, const char *uuid);
+
+G_END_DECLS
