@@ -1,0 +1,19 @@
+/* spiritctl-vm.h: the "vm" command family of spiritctl. */
+#pragma once
+
+#include "spiritctl-client.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint timeout; /* vm stop --timeout */
+} SpiritctlVmOptions;
+
+int spiritctl_vm_command (SpiritctlClient *client,
+                          const SpiritctlVmOptions *options,
+                          int argc,
+                          char **argv);
+int spiritctl_status_command (SpiritctlClient *client);
+
+G_END_DECLS

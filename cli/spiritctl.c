@@ -1,0 +1,116 @@
+/* spiritctl.c: the command line client of the Spirit service.
+ *
+ * Also installed as "spirit", the spelling of the project's original spec ("spirit vm list").
+ */
+#define G_LOG_DOMAIN "spiritctl"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+
+#include "spiritctl-client.h"
+#include "spiritctl-vm.h"
+
+static const char *description =
+  N_("Commands:\n"
+     "  status                          Show the service, its libvirt connection and VM count\n"
+     "  vm list                         List VMs\n"
+     "  vm info VM                      Show everything about a VM\n"
+     "  vm start VM                     Boot a VM, or resume it from its saved state\n"
+     "  vm stop VM [--timeout SECONDS]  Shut a VM down gracefully (fails if it does not, never forces)\n"
+     "  vm force-stop VM                Turn a VM off at once\n"
+     "  vm reboot VM                    Reboot a VM\n"
+     "  vm pause VM | vm resume VM      Freeze or continue a VM's CPUs\n"
+     "  vm save VM                      Save a VM's memory to disk and stop it\n"
+     "  vm discard-save VM              Delete the saved memory image\n"
+     "  vm autostart VM on|off          Start a VM when the host boots\n"
+     "  vm snapshot create VM [NAME]    Take a snapshot (a name is made up if none is given)\n"
+     "  vm snapshot revert VM NAME      Return to a snapshot\n"
+     "  vm snapshot delete VM NAME      Delete a snapshot\n"
+     "  vm snapshot list VM             List snapshots\n"
+     "  vm watch                        Print VM state changes as they happen\n"
+     "\n"
+     "VM is a name or a UUID. The exit status is 0 on success, 1 when the service refused\n"
+     "(its message is printed), 2 for a usage error.");
+
+int
+main (int argc, char **argv)
+{
+  gboolean session = FALSE, json = FALSE, version = FALSE;
+  g_autofree char *address = NULL;
+  int timeout = 0;
+  g_auto (GStrv) args = NULL;
+  const GOptionEntry entries[] = {
+    { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Talk to a development instance on the session bus"), NULL },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, N_("Talk to the instance on this D-Bus address (or $SPIRIT_BUS_ADDRESS)"), N_("ADDRESS") },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, N_("Seconds \"vm stop\" waits for the guest (default 120)"), N_("SECONDS") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, N_("COMMAND") },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  SpiritctlClient client = { 0 };
+  SpiritctlVmOptions vm_options = { 0 };
+  guint nargs;
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  context = g_option_context_new (_("COMMAND [ARGS…]"));
+  g_option_context_set_summary (context, _("Control the Spirit virtualization service"));
+  g_option_context_set_description (context, _(description));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("spiritctl: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("spiritctl %s\n", SPIRIT_VERSION);
+      return 0;
+    }
+  nargs = args ? g_strv_length (args) : 0;
+  if (nargs == 0)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+      g_printerr ("%s", help);
+      return 2;
+    }
+  /* Arguments are taken as raw bytes so a bad one gets a clear message, not a conversion error. */
+  for (guint i = 0; i < nargs; i++)
+    if (!g_utf8_validate (args[i], -1, NULL))
+      {
+        g_printerr (_("spiritctl: argument %u is not valid UTF-8\n"), i + 1);
+        return 2;
+      }
+  if (timeout < 0)
+    {
+      g_printerr ("spiritctl: %s\n", _("--timeout must not be negative"));
+      return 2;
+    }
+  vm_options.timeout = (guint) timeout;
+
+  if (!spiritctl_client_connect (&client, session, address, &error))
+    {
+      g_printerr ("spiritctl: %s\n", error->message);
+      return 1;
+    }
+  client.json = json;
+
+  if (g_str_equal (args[0], "vm"))
+    status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
+  else if (g_str_equal (args[0], "status"))
+    status = spiritctl_status_command (&client);
+  else
+    {
+      g_printerr (_("spiritctl: unknown command '%s'; try 'spiritctl --help'\n"), args[0]);
+      status = 2;
+    }
+  spiritctl_client_clear (&client);
+  return status;
+}
