@@ -1,0 +1,65 @@
+/* test-auth.c: the bouncer's table covers every mutating method and nothing else. */
+#define G_LOG_DOMAIN "test-auth"
+
+#include "spirit-auth.h"
+#include "spirit-dbus-generated.h"
+#include "spirit-error.h"
+
+static void
+test_every_vm_method_has_an_action (void)
+{
+  GDBusInterfaceInfo *info = spirit_dbus_vm_interface_info ();
+
+  for (guint i = 0; info->methods[i] != NULL; i++)
+    {
+      const char *action = spirit_auth_action_for_method (info->name, info->methods[i]->name);
+      g_test_message ("%s → %s", info->methods[i]->name, action);
+      g_assert_nonnull (action);
+      g_assert_true (g_str_has_prefix (action, "org.crom.Spirit."));
+    }
+}
+
+static void
+test_snapshot_methods_use_the_snapshot_action (void)
+{
+  g_assert_cmpstr (spirit_auth_action_for_method ("org.crom.Spirit.VM", "CreateSnapshot"), ==,
+                   "org.crom.Spirit.vm.snapshot");
+  g_assert_cmpstr (spirit_auth_action_for_method ("org.crom.Spirit.VM", "Pause"), ==,
+                   "org.crom.Spirit.vm.control");
+}
+
+static void
+test_unknown_is_denied (void)
+{
+  g_assert_null (spirit_auth_action_for_method ("org.crom.Spirit.VM", "Explode"));
+  g_assert_null (spirit_auth_action_for_method ("org.crom.Spirit.Manager", "GetVM"));
+  g_assert_null (spirit_auth_action_for_method ("org.example.Other", "Start"));
+}
+
+static void
+test_actions_exist_in_the_policy (void)
+{
+  GDBusInterfaceInfo *info = spirit_dbus_vm_interface_info ();
+  g_autofree char *policy = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_get_contents (g_getenv ("SPIRIT_POLKIT_POLICY"), &policy, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; info->methods[i] != NULL; i++)
+    {
+      const char *action = spirit_auth_action_for_method (info->name, info->methods[i]->name);
+      g_autofree char *needle = g_strdup_printf ("<action id=\"%s\">", action);
+      g_assert_nonnull (strstr (policy, needle));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/auth/every-vm-method", test_every_vm_method_has_an_action);
+  g_test_add_func ("/auth/snapshot-action", test_snapshot_methods_use_the_snapshot_action);
+  g_test_add_func ("/auth/unknown-denied", test_unknown_is_denied);
+  g_test_add_func ("/auth/actions-in-policy", test_actions_exist_in_the_policy);
+  return g_test_run ();
+}
