@@ -43,6 +43,7 @@ G_DEFINE_FINAL_TYPE (SpiritConnection, spirit_connection, G_TYPE_OBJECT)
 
 static void spirit_connection_open (SpiritConnection *self);
 static void spirit_connection_drop (SpiritConnection *self);
+static void on_libvirt_close (virConnectPtr conn, int reason, void *opaque);
 
 static void
 spirit_connection_dispose (GObject *object)

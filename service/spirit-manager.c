@@ -337,6 +337,12 @@ on_disconnected (SpiritConnection *connection, gpointer user_data)
 
 /* --- org.crom.Spirit.Manager ----------------------------------------------------------- */
 
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 static gboolean
 on_handle_get_vm (SpiritDBusManager *iface,
                   GDBusMethodInvocation *invocation,
@@ -377,7 +383,7 @@ on_handle_get_vm (SpiritDBusManager *iface,
                                              spirit_connection_get_uri (self->connection));
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   known = names->len > 1 ? g_strjoinv (", ", (char **) names->pdata) : g_strdup ("none");
   g_dbus_method_invocation_return_error (invocation, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM,
