@@ -16,7 +16,7 @@ packages=(
   qemu-system-x86 qemu-utils polkitd pkexec libvirt-dbus
   # test tools
   python3 python3-gi python3-dbusmock umockdev gir1.2-umockdev-1.0 libumockdev-dev
-  linux-image-amd64 busybox-static cpio kmod
+  linux-image-amd64 busybox-static cpio kmod xz-utils
   podman runc
   xvfb xauth desktop-file-utils appstream-util libxml2-utils
   bash-completion tmux expect procps psmisc

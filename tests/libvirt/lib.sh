@@ -108,5 +108,5 @@ ensure_libvirtd() {
     start_libvirtd
   fi
   wait_for "libvirtd answers on $SPIRIT_LIBVIRT_URI" libvirtd_answers ||
-    die "libvirtd does not answer on $SPIRIT_LIBVIRT_URI after ${SPIRIT_LIBVIRT_TIMEOUT}s"
+    die "libvirtd does not answer on $SPIRIT_LIBVIRT_URI after ${SPIRIT_LIBVIRT_TIMEOUT}s: $(libvirtd_answers 2>&1 | tail -1)"
 }

@@ -26,4 +26,4 @@ else
 fi
 start_libvirtd
 wait_for "libvirtd answers on $SPIRIT_LIBVIRT_URI" libvirtd_answers ||
-  die "libvirtd does not answer on $SPIRIT_LIBVIRT_URI after ${SPIRIT_LIBVIRT_TIMEOUT}s"
+  die "libvirtd does not answer on $SPIRIT_LIBVIRT_URI after ${SPIRIT_LIBVIRT_TIMEOUT}s: $(libvirtd_answers 2>&1 | tail -1)"
