@@ -328,11 +328,12 @@ on_disconnected (SpiritConnection *connection, gpointer user_data)
   GHashTableIter iter;
   gpointer vm;
 
+  /* VMs first: a client that sees Connected go false already sees them unavailable. */
   self->resyncing = FALSE;
-  spirit_dbus_manager_set_connected (self->iface, FALSE);
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, NULL, &vm))
     spirit_vm_set_domain (vm, NULL);
+  spirit_dbus_manager_set_connected (self->iface, FALSE);
 }
 
 /* --- org.crom.Spirit.Manager ----------------------------------------------------------- */

@@ -32,7 +32,7 @@ struct _SpiritVmCall
   gboolean bool_arg;   /* SetAutostart's value */
   char *result;        /* CreateSnapshot's created name */
   SpiritVmInfo *info;  /* state read back after the operation */
-  guint64 seq;
+  gint seq;           /* order of the read-back among all reads of this VM */
 };
 
 struct _SpiritVmOp

@@ -32,8 +32,10 @@ struct _SpiritVm
   SpiritVmInfo *info; /* the last state applied; what check() functions see */
   GVirDomain *domain; /* NULL while the connection is down */
 
-  guint64 fetch_seq;   /* numbers every read of libvirt state, in the order they started */
-  guint64 applied_seq; /* the newest read applied so far; older results are dropped */
+  /* Every read of libvirt state takes a number when it starts (on whichever thread); a result
+   * older than the one applied is dropped, so a slow read can never undo a newer one. */
+  gint fetch_seq; /* atomic */
+  gint applied_seq;
   gboolean refreshing;
   gboolean refresh_again;
 
@@ -227,6 +229,9 @@ spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info)
   spirit_vm_info_free (self->info);
   self->info = spirit_vm_info_copy (info);
   spirit_vm_publish (self, self->info, self->domain ? self->info->state : "unavailable");
+  /* Emit PropertiesChanged now rather than from an idle: clients see the change sooner, and
+   * always before a method reply or a Manager property change that follows it. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
   spirit_vm_complete_waiters_if_off (self);
 }
 
@@ -243,38 +248,68 @@ spirit_vm_set_domain (SpiritVm *self, GVirDomain *domain)
                               "The libvirt connection went down while waiting for the VM");
       if (self->info != NULL)
         spirit_vm_publish (self, self->info, "unavailable");
+      g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
     }
 }
+
+static gint
+spirit_vm_next_seq (SpiritVm *self)
+{
+  return g_atomic_int_add (&self->fetch_seq, 1) + 1;
+}
+
+/* Applies a read of libvirt state unless a newer one was applied already. */
+static void
+spirit_vm_apply_fetched (SpiritVm *self, const SpiritVmInfo *info, gint seq)
+{
+  if (seq <= self->applied_seq)
+    return;
+  self->applied_seq = seq;
+  spirit_vm_apply_info (self, info);
+}
+
+typedef struct
+{
+  SpiritVmInfo *info;
+  gint seq;
+} SpiritVmFetched;
+
+static void
+spirit_vm_fetched_free (SpiritVmFetched *fetched)
+{
+  spirit_vm_info_free (fetched->info);
+  g_free (fetched);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpiritVmFetched, spirit_vm_fetched_free)
 
 static void
 refresh_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   GVirDomain *domain = task_data;
   g_autoptr (virDomain) handle = spirit_domain_get_handle (domain);
+  g_autoptr (SpiritVmFetched) fetched = g_new0 (SpiritVmFetched, 1);
   GError *error = NULL;
-  SpiritVmInfo *info = spirit_vm_info_fetch (handle, &error);
 
-  if (info == NULL)
+  fetched->seq = spirit_vm_next_seq (SPIRIT_VM (source));
+  fetched->info = spirit_vm_info_fetch (handle, &error);
+  if (fetched->info == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, info, (GDestroyNotify) spirit_vm_info_free);
+    g_task_return_pointer (task, g_steal_pointer (&fetched), (GDestroyNotify) spirit_vm_fetched_free);
 }
 
 static void
 on_refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   SpiritVm *self = SPIRIT_VM (source);
-  g_autoptr (SpiritVmInfo) info = NULL;
+  g_autoptr (SpiritVmFetched) fetched = NULL;
   g_autoptr (GError) error = NULL;
-  guint64 seq = GPOINTER_TO_SIZE (user_data);
 
   self->refreshing = FALSE;
-  info = g_task_propagate_pointer (G_TASK (result), &error);
-  if (info != NULL && seq > self->applied_seq)
-    {
-      self->applied_seq = seq;
-      spirit_vm_apply_info (self, info);
-    }
+  fetched = g_task_propagate_pointer (G_TASK (result), &error);
+  if (fetched != NULL)
+    spirit_vm_apply_fetched (self, fetched->info, fetched->seq);
   else if (g_error_matches (error, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM))
     {
       g_debug ("%s is gone from libvirt", self->uuid);
@@ -295,7 +330,6 @@ void
 spirit_vm_refresh (SpiritVm *self)
 {
   g_autoptr (GTask) task = NULL;
-  guint64 seq;
 
   g_return_if_fail (SPIRIT_IS_VM (self));
 
@@ -307,8 +341,7 @@ spirit_vm_refresh (SpiritVm *self)
       return;
     }
   self->refreshing = TRUE;
-  seq = ++self->fetch_seq;
-  task = g_task_new (self, NULL, on_refresh_done, GSIZE_TO_POINTER (seq));
+  task = g_task_new (self, NULL, on_refresh_done, NULL);
   g_task_set_source_tag (task, spirit_vm_refresh);
   g_task_set_task_data (task, g_object_ref (self->domain), g_object_unref);
   g_task_run_in_thread (task, refresh_thread);
@@ -332,6 +365,7 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   /* Read back the state the operation left, so the reply carries it. A domain that is gone now
    * (a transient VM that was stopped) is not a failure of the operation. */
   handle = spirit_domain_get_handle (call->domain);
+  call->seq = spirit_vm_next_seq (SPIRIT_VM (source));
   call->info = spirit_vm_info_fetch (handle, &refresh_error);
   g_task_return_boolean (task, TRUE);
 }
@@ -350,15 +384,10 @@ on_call_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  if (call->info != NULL && call->seq > self->applied_seq)
-    {
-      self->applied_seq = call->seq;
-      spirit_vm_apply_info (self, call->info);
-    }
-  else if (call->info == NULL)
+  if (call->info != NULL)
+    spirit_vm_apply_fetched (self, call->info, call->seq);
+  else
     spirit_vm_refresh (self);
-  /* Clients see the new properties before the reply. */
-  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
 
   if (call->op->wait_until_off && !state_is_off (spirit_vm_get_state (self)))
     {
@@ -395,7 +424,6 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   call->domain = g_object_ref (self->domain);
-  call->seq = ++self->fetch_seq;
   task = g_task_new (self, NULL, on_call_done, g_steal_pointer (&call));
   g_task_set_source_tag (task, on_authorized);
   g_task_set_task_data (task, user_data, NULL);

@@ -58,11 +58,17 @@ class Deadline(Exception):
     pass
 
 
-def wait_until(predicate, timeout=10.0, what="a condition"):
-    """Iterates the default main context until predicate() is true or the timeout fires."""
+def wait_until(predicate, timeout=10.0, what="a condition", poll=None):
+    """Iterates the default main context until predicate() is true or the timeout fires.
+
+    The predicate is re-checked whenever the main loop dispatches something (a D-Bus signal, a
+    child exit). For state that announces no event (a file appearing), give poll= seconds: the
+    loop then also wakes at that interval to look again, still bounded by the timeout.
+    """
     context = GLib.MainContext.default()
     fired = []
     source = GLib.timeout_add(int(timeout * 1000), lambda: fired.append(True) or False)
+    ticker = GLib.timeout_add(max(1, int(poll * 1000)), lambda: True) if poll else None
     try:
         while not predicate():
             if fired:
@@ -71,6 +77,19 @@ def wait_until(predicate, timeout=10.0, what="a condition"):
     finally:
         if not fired:
             GLib.source_remove(source)
+        if ticker is not None:
+            GLib.source_remove(ticker)
+
+
+def wait_for_name(bus, name, timeout=30.0):
+    """Waits, on NameOwnerChanged, until name has an owner on bus."""
+    owned = []
+    watch = Gio.bus_watch_name_on_connection(bus, name, Gio.BusNameWatcherFlags.NONE,
+                                             lambda *args: owned.append(True), None)
+    try:
+        wait_until(lambda: owned, timeout=timeout, what="a owner of %s" % name)
+    finally:
+        Gio.bus_unwatch_name(watch)
 
 
 class SpiritDaemon:
