@@ -32,8 +32,8 @@ print_padded (const char *text, gsize width)
 void
 spiritctl_print_vm_table (GPtrArray *vms)
 {
-  const char *headers[] = { _("NAME"), _("STATE"), _("CPUS"), _("MEMORY"), _("AUTOSTART"),
-                            _("SNAPSHOTS") };
+  const char *headers[] = { _("HOST"), _("NAME"), _("STATE"), _("CPUS"), _("MEMORY"),
+                            _("AUTOSTART"), _("SNAPSHOTS") };
   enum { N_COLS = G_N_ELEMENTS (headers) };
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   gsize widths[N_COLS];
@@ -47,12 +47,13 @@ spiritctl_print_vm_table (GPtrArray *vms)
       const char *const *snaps = spirit_dbus_vm_get_snapshots (vm);
       char **row = g_new0 (char *, N_COLS + 1);
 
-      row[0] = g_strdup (spirit_dbus_vm_get_name (vm));
-      row[1] = g_strdup (spirit_dbus_vm_get_state (vm));
-      row[2] = g_strdup_printf ("%u", spirit_dbus_vm_get_vcpus (vm));
-      row[3] = spiritctl_format_memory (spirit_dbus_vm_get_memory_ki_b (vm));
-      row[4] = g_strdup (yes_no (spirit_dbus_vm_get_autostart (vm)));
-      row[5] = g_strdup_printf ("%u", snaps ? g_strv_length ((char **) snaps) : 0);
+      row[0] = g_strdup (spirit_dbus_vm_get_host (vm));
+      row[1] = g_strdup (spirit_dbus_vm_get_name (vm));
+      row[2] = g_strdup (spirit_dbus_vm_get_state (vm));
+      row[3] = g_strdup_printf ("%u", spirit_dbus_vm_get_vcpus (vm));
+      row[4] = spiritctl_format_memory (spirit_dbus_vm_get_memory_ki_b (vm));
+      row[5] = g_strdup (yes_no (spirit_dbus_vm_get_autostart (vm)));
+      row[6] = g_strdup_printf ("%u", snaps ? g_strv_length ((char **) snaps) : 0);
       for (guint c = 0; c < N_COLS; c++)
         widths[c] = MAX (widths[c], (gsize) g_utf8_strlen (row[c], -1));
       g_ptr_array_add (rows, row);

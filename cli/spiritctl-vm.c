@@ -42,17 +42,19 @@ drain_pending_signals (void)
     ;
 }
 
+/* By host (in name order), then by name. */
 static gint
-compare_vm_names (gconstpointer a, gconstpointer b)
+compare_vms (gconstpointer a, gconstpointer b)
 {
   SpiritDBusVm *vm_a = *(SpiritDBusVm **) a;
   SpiritDBusVm *vm_b = *(SpiritDBusVm **) b;
+  int by_host = g_strcmp0 (spirit_dbus_vm_get_host (vm_a), spirit_dbus_vm_get_host (vm_b));
 
-  return g_utf8_collate (spirit_dbus_vm_get_name (vm_a), spirit_dbus_vm_get_name (vm_b));
+  return by_host ? by_host : g_utf8_collate (spirit_dbus_vm_get_name (vm_a), spirit_dbus_vm_get_name (vm_b));
 }
 
 static GPtrArray *
-collect_vms (GDBusObjectManager *objects)
+collect_vms (GDBusObjectManager *objects, const char *host)
 {
   GPtrArray *vms = g_ptr_array_new_with_free_func (g_object_unref);
   GList *list = g_dbus_object_manager_get_objects (objects);
@@ -60,24 +62,55 @@ collect_vms (GDBusObjectManager *objects)
   for (GList *l = list; l; l = l->next)
     {
       SpiritDBusVm *vm = spirit_object_get_dbus_vm (SPIRIT_OBJECT (l->data));
-      if (vm != NULL)
+      if (vm == NULL)
+        continue;
+      if (host != NULL && g_strcmp0 (spirit_dbus_vm_get_host (vm), host) != 0)
+        g_object_unref (vm);
+      else
         g_ptr_array_add (vms, vm);
     }
   g_list_free_full (list, g_object_unref);
-  g_ptr_array_sort (vms, compare_vm_names);
+  g_ptr_array_sort (vms, compare_vms);
   return vms;
 }
 
+static gboolean
+host_exists (SpiritctlClient *client, const char *host, GError **error)
+{
+  g_autoptr (SpiritDBusManager) manager = spiritctl_client_get_manager (client, error);
+  g_autoptr (GVariantIter) iter = NULL;
+  g_autoptr (GString) known = g_string_new (NULL);
+  GVariant *hosts;
+  const char *name;
+
+  if (manager == NULL)
+    return FALSE;
+  hosts = spirit_dbus_manager_get_hosts (manager);
+  if (hosts != NULL)
+    {
+      iter = g_variant_iter_new (hosts);
+      while (g_variant_iter_next (iter, "(&s&sb)", &name, NULL, NULL))
+        {
+          if (g_str_equal (name, host))
+            return TRUE;
+          g_string_append_printf (known, "%s%s", known->len ? ", " : "", name);
+        }
+    }
+  g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM, _("No host named '%s' (hosts: %s)"), host,
+               known->str);
+  return FALSE;
+}
+
 static int
-vm_list (SpiritctlClient *client)
+vm_list (SpiritctlClient *client, const char *host)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusObjectManager) objects = spiritctl_client_get_objects (client, &error);
   g_autoptr (GPtrArray) vms = NULL;
 
-  if (objects == NULL)
+  if (objects == NULL || (host != NULL && !host_exists (client, host, &error)))
     return spiritctl_client_fail (error);
-  vms = collect_vms (objects);
+  vms = collect_vms (objects, host);
   if (client->json)
     spiritctl_print_vms_json (vms);
   else
@@ -183,8 +216,9 @@ print_event (SpiritctlClient *client, SpiritDBusVm *vm, const char *event)
     {
       g_autoptr (GDateTime) now = g_date_time_new_now_local ();
       g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
-      g_print ("%s  %-8s %s %s (%s)\n", stamp, event, spirit_dbus_vm_get_name (vm),
-               spirit_dbus_vm_get_state (vm), spirit_dbus_vm_get_state_reason (vm));
+      g_print ("%s  %-8s %s/%s %s (%s)\n", stamp, event, spirit_dbus_vm_get_host (vm),
+               spirit_dbus_vm_get_name (vm), spirit_dbus_vm_get_state (vm),
+               spirit_dbus_vm_get_state_reason (vm));
     }
 }
 
@@ -247,7 +281,7 @@ vm_watch (SpiritctlClient *client)
 
   if (objects == NULL)
     return spiritctl_client_fail (error);
-  vms = collect_vms (objects);
+  vms = collect_vms (objects, NULL);
   for (guint i = 0; i < vms->len; i++)
     print_event (client, g_ptr_array_index (vms, i), "present");
 
@@ -271,7 +305,7 @@ spiritctl_vm_command (SpiritctlClient *client, const SpiritctlVmOptions *options
   if (command == NULL)
     return usage_error (_("Missing vm command (list, info, start, stop, …)"));
   if (g_str_equal (command, "list"))
-    return vm_list (client);
+    return vm_list (client, options->host);
   if (g_str_equal (command, "watch"))
     return vm_watch (client);
   if (g_str_equal (command, "snapshot"))
@@ -308,7 +342,7 @@ spiritctl_status_command (SpiritctlClient *client)
 
   if (objects == NULL || !(manager = spiritctl_client_get_manager (client, &error)))
     return spiritctl_client_fail (error);
-  vms = collect_vms (objects);
+  vms = collect_vms (objects, NULL);
   if (client->json)
     {
       g_autoptr (JsonBuilder) builder = json_builder_new ();

@@ -7,7 +7,8 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint timeout; /* vm stop --timeout */
+  guint timeout;    /* vm stop --timeout */
+  const char *host; /* vm list --host: only this host's VMs */
 } SpiritctlVmOptions;
 
 int spiritctl_vm_command (SpiritctlClient *client,

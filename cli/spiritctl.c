@@ -13,7 +13,7 @@
 static const char *description =
   N_("Commands:\n"
      "  status                          Show the service, its libvirt connection and VM count\n"
-     "  vm list                         List VMs\n"
+     "  vm list [--host HOST]           List VMs (of every host, or of one)\n"
      "  vm info VM                      Show everything about a VM\n"
      "  vm start VM                     Boot a VM, or resume it from its saved state\n"
      "  vm stop VM [--timeout SECONDS]  Shut a VM down gracefully (fails if it does not, never forces)\n"
@@ -29,23 +29,26 @@ static const char *description =
      "  vm snapshot list VM             List snapshots\n"
      "  vm watch                        Print VM state changes as they happen\n"
      "\n"
-     "VM is a name or a UUID. The exit status is 0 on success, 1 when the service refused\n"
-     "(its message is printed), 2 for a usage error.");
+     "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
+     "The exit status is 0 on success, 1 when the service refused (its message is\n"
+     "printed), 2 for a usage error.");
 
 int
 main (int argc, char **argv)
 {
   gboolean session = FALSE, json = FALSE, version = FALSE;
   g_autofree char *address = NULL;
+  g_autofree char *host = NULL;
   int timeout = 0;
   g_auto (GStrv) args = NULL;
   const GOptionEntry entries[] = {
     { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Talk to a development instance on the session bus"), NULL },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, N_("Talk to the instance on this D-Bus address (or $SPIRIT_BUS_ADDRESS)"), N_("ADDRESS") },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
+    { "host", 'H', 0, G_OPTION_ARG_STRING, &host, N_("\"vm list\": only the VMs of this host"), N_("HOST") },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, N_("Seconds \"vm stop\" waits for the guest (default 120)"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, N_("COMMAND") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context = NULL;
@@ -94,6 +97,7 @@ main (int argc, char **argv)
       return 2;
     }
   vm_options.timeout = (guint) timeout;
+  vm_options.host = host;
 
   if (!spiritctl_client_connect (&client, session, address, &error))
     {

@@ -11,6 +11,7 @@ static const GDBusErrorEntry spirit_error_entries[] = {
   { SPIRIT_ERROR_UNAVAILABLE, "org.crom.Spirit.Error.Unavailable" },
   { SPIRIT_ERROR_INVALID_ARGUMENT, "org.crom.Spirit.Error.InvalidArgument" },
   { SPIRIT_ERROR_TIMEOUT, "org.crom.Spirit.Error.Timeout" },
+  { SPIRIT_ERROR_AMBIGUOUS_NAME, "org.crom.Spirit.Error.AmbiguousName" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (spirit_error_entries) == SPIRIT_ERROR_N_ERRORS);

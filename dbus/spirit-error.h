@@ -20,9 +20,10 @@ typedef enum
   SPIRIT_ERROR_UNAVAILABLE,      /* org.crom.Spirit.Error.Unavailable: libvirt is not connected */
   SPIRIT_ERROR_INVALID_ARGUMENT, /* org.crom.Spirit.Error.InvalidArgument */
   SPIRIT_ERROR_TIMEOUT,          /* org.crom.Spirit.Error.Timeout */
+  SPIRIT_ERROR_AMBIGUOUS_NAME,   /* org.crom.Spirit.Error.AmbiguousName: several hosts have a VM of that name */
 } SpiritError;
 
-#define SPIRIT_ERROR_N_ERRORS (SPIRIT_ERROR_TIMEOUT + 1)
+#define SPIRIT_ERROR_N_ERRORS (SPIRIT_ERROR_AMBIGUOUS_NAME + 1)
 
 GQuark spirit_error_quark (void);
 const char *spirit_error_dbus_name (SpiritError code);

@@ -2,6 +2,7 @@
  *
  * On the system bus by default. --session (with --uri test:///default) runs it unprivileged for
  * development and tests; polkit stays on unless --no-polkit is given, which only --session allows.
+ * The hosts (libvirt connections) come from spirit.conf (see spirit-config.h) and --uri.
  */
 #define G_LOG_DOMAIN "spiritd"
 
@@ -11,18 +12,18 @@
 #include <locale.h>
 
 #include "spirit-auth.h"
+#include "spirit-config.h"
 #include "spirit-error.h"
 #include "spirit-manager.h"
 
 #define SPIRIT_BUS_NAME "org.crom.Spirit"
-#define SPIRIT_DEFAULT_URI "qemu:///system"
 
 typedef struct
 {
   GMainLoop *loop;
   SpiritManager *manager;
   SpiritAuth *auth;
-  char *uri;
+  SpiritConfig *config;
   gboolean use_polkit;
   int exit_code;
 } SpiritDaemon;
@@ -34,7 +35,7 @@ on_bus_acquired (GDBusConnection *bus, const char *name, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   daemon->auth = spirit_auth_new (daemon->use_polkit);
-  daemon->manager = spirit_manager_new (bus, daemon->auth, daemon->uri);
+  daemon->manager = spirit_manager_new (bus, daemon->auth, daemon->config);
   if (!spirit_manager_export (daemon->manager, &error))
     {
       g_critical ("Could not export the service objects: %s", error->message);
@@ -106,11 +107,13 @@ main (int argc, char **argv)
   SpiritDaemon daemon = { 0 };
   gboolean session = FALSE, no_polkit = FALSE, replace = FALSE, verbose = FALSE, version = FALSE;
   g_autofree char *uri = NULL;
+  g_autofree char *config_path = NULL;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   const GOptionEntry entries[] = {
     { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Use the session bus (development and tests)"), NULL },
-    { "uri", 0, 0, G_OPTION_ARG_STRING, &uri, N_("libvirt connection URI (default: qemu:///system)"), "URI" },
+    { "uri", 0, 0, G_OPTION_ARG_STRING, &uri, N_("libvirt connection URI of the host \"local\" (default: qemu:///system)"), "URI" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, N_("Configuration file to use instead of spirit/spirit.conf in the system configuration directory"), N_("FILE") },
     { "no-polkit", 0, 0, G_OPTION_ARG_NONE, &no_polkit, N_("Allow every caller everything (only with --session)"), NULL },
     { "replace", 'r', 0, G_OPTION_ARG_NONE, &replace, N_("Replace a running instance"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Print debug messages"), NULL },
@@ -155,7 +158,13 @@ main (int argc, char **argv)
   (void) SPIRIT_ERROR;
 
   daemon.loop = g_main_loop_new (NULL, FALSE);
-  daemon.uri = g_strdup (uri ? uri : SPIRIT_DEFAULT_URI);
+  daemon.config = spirit_config_load (config_path ? config_path : SPIRIT_SYSCONFDIR "/spirit/spirit.conf",
+                                      uri, &error);
+  if (daemon.config == NULL)
+    {
+      g_printerr ("spiritd: %s\n", error->message);
+      return 1;
+    }
   daemon.use_polkit = !no_polkit;
 
   g_unix_signal_add (SIGTERM, on_signal_quit, &daemon);
@@ -176,6 +185,6 @@ main (int argc, char **argv)
   g_clear_object (&daemon.manager);
   g_clear_object (&daemon.auth);
   g_main_loop_unref (daemon.loop);
-  g_free (daemon.uri);
+  spirit_config_free (daemon.config);
   return daemon.exit_code;
 }

@@ -1,19 +1,15 @@
-/* spirit-manager.c: VM objects in, VM objects out, following libvirt.
+/* spirit-manager.c: org.crom.Spirit.Manager, and the hosts behind it.
  *
- * A full resync (one listing plus one read per domain, on a worker thread) runs whenever the
- * connection opens, so a libvirtd restart costs no spiritd restart. Between resyncs, lifecycle
- * events refresh one VM each, or add one that was defined outside Spirit.
+ * Each host (spirit-host.c) keeps its own VM objects in the shared object manager; this file
+ * aggregates their connection state and resolves "name", "UUID" and "host/name" to a VM.
  */
 #define G_LOG_DOMAIN "spirit-manager"
 
 #include "spirit-manager.h"
-#include "spirit-connection.h"
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
-#include "spirit-libvirt.h"
+#include "spirit-host.h"
 #include "spirit-vm.h"
-
-#define SPIRIT_LOCAL_HOST "local"
 
 struct _SpiritManager
 {
@@ -21,57 +17,19 @@ struct _SpiritManager
 
   GDBusConnection *bus;
   SpiritAuth *auth;
-  SpiritConnection *connection;
   GDBusObjectManagerServer *object_manager;
   SpiritDBusManager *iface;
-
-  GHashTable *vms;       /* uuid → SpiritVm */
-  GHashTable *adding;    /* uuid → GINT_TO_POINTER (another event came while adding) */
-  gboolean resyncing;
-  guint resync_generation; /* a resync from an older connection is dropped */
-  GHashTable *touched;     /* uuid → GVirDomain with events during a resync, looked at after it */
+  GPtrArray *hosts; /* SpiritHost*, in configuration order */
 };
 
-typedef struct
-{
-  GVirDomain *domain;
-  SpiritVmInfo *info;
-} SpiritDomainState;
-
 G_DEFINE_FINAL_TYPE (SpiritManager, spirit_manager, G_TYPE_OBJECT)
-
-static void
-spirit_domain_state_free (SpiritDomainState *state)
-{
-  g_clear_object (&state->domain);
-  spirit_vm_info_free (state->info);
-  g_free (state);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpiritDomainState, spirit_domain_state_free)
-
-/* Blocking: reads one domain. NULL with NO_SUCH_VM if it vanished meanwhile. */
-static SpiritDomainState *
-spirit_domain_state_fetch (virDomainPtr handle, GError **error)
-{
-  g_autoptr (SpiritDomainState) state = g_new0 (SpiritDomainState, 1);
-
-  state->info = spirit_vm_info_fetch (handle, error);
-  if (state->info == NULL)
-    return NULL;
-  state->domain = g_object_new (GVIR_TYPE_DOMAIN, "handle", handle, NULL);
-  return g_steal_pointer (&state);
-}
 
 static void
 spirit_manager_dispose (GObject *object)
 {
   SpiritManager *self = SPIRIT_MANAGER (object);
 
-  g_clear_pointer (&self->vms, g_hash_table_unref);
-  g_clear_pointer (&self->adding, g_hash_table_unref);
-  g_clear_pointer (&self->touched, g_hash_table_unref);
-  g_clear_object (&self->connection);
+  g_clear_pointer (&self->hosts, g_ptr_array_unref);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->iface);
   g_clear_object (&self->auth);
@@ -88,260 +46,158 @@ spirit_manager_class_init (SpiritManagerClass *klass)
 static void
 spirit_manager_init (SpiritManager *self)
 {
-  self->vms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->touched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->hosts = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
-/* --- the set of VM objects ------------------------------------------------------------- */
-
-static void spirit_manager_remove_vm (SpiritManager *self, const char *uuid);
+static SpiritHost *
+spirit_manager_find_host (SpiritManager *self, const char *name)
+{
+  for (guint i = 0; i < self->hosts->len; i++)
+    if (g_str_equal (spirit_host_get_name (g_ptr_array_index (self->hosts, i)), name))
+      return g_ptr_array_index (self->hosts, i);
+  return NULL;
+}
 
 static void
-on_vm_vanished (SpiritVm *vm, gpointer user_data)
+on_host_connected_changed (SpiritHost *host, GParamSpec *pspec, gpointer user_data)
 {
   SpiritManager *self = user_data;
-  g_autofree char *uuid = g_strdup (spirit_vm_get_uuid (vm));
+  g_autoptr (GVariantBuilder) builder = g_variant_builder_new (G_VARIANT_TYPE ("a(ssb)"));
+  gboolean all = TRUE;
 
-  spirit_manager_remove_vm (self, uuid);
-}
-
-static void
-spirit_manager_add_vm (SpiritManager *self, const SpiritDomainState *state)
-{
-  SpiritVm *vm = spirit_vm_new (self->auth, spirit_connection_get_host (self->connection),
-                                state->domain, state->info);
-
-  g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
-  g_hash_table_replace (self->vms, g_strdup (state->info->uuid), vm);
-  g_dbus_object_manager_server_export (self->object_manager, spirit_vm_get_object (vm));
-  g_debug ("Added VM %s (%s)", state->info->name, state->info->uuid);
-}
-
-static void
-spirit_manager_remove_vm (SpiritManager *self, const char *uuid)
-{
-  SpiritVm *vm = g_hash_table_lookup (self->vms, uuid);
-
-  if (vm == NULL)
-    return;
-  g_debug ("Removed VM %s (%s)", spirit_vm_get_name (vm), uuid);
-  g_dbus_object_manager_server_unexport (self->object_manager, spirit_vm_get_object_path (vm));
-  g_hash_table_remove (self->vms, uuid);
-}
-
-/* --- one domain defined outside Spirit ------------------------------------------------- */
-
-static void
-add_domain_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  g_autoptr (virDomain) handle = spirit_domain_get_handle (task_data);
-  GError *error = NULL;
-  SpiritDomainState *state = spirit_domain_state_fetch (handle, &error);
-
-  if (state == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, state, (GDestroyNotify) spirit_domain_state_free);
-}
-
-static void
-on_add_domain_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  SpiritManager *self = SPIRIT_MANAGER (source);
-  g_autofree char *uuid = user_data;
-  g_autoptr (SpiritDomainState) state = NULL;
-  g_autoptr (GError) error = NULL;
-  gboolean again = GPOINTER_TO_INT (g_hash_table_lookup (self->adding, uuid));
-
-  g_hash_table_remove (self->adding, uuid);
-  state = g_task_propagate_pointer (G_TASK (result), &error);
-  if (state == NULL)
+  for (guint i = 0; i < self->hosts->len; i++)
     {
-      g_debug ("Not adding %s: %s", uuid, error->message);
-      return;
+      SpiritHost *h = g_ptr_array_index (self->hosts, i);
+      g_variant_builder_add (builder, "(ssb)", spirit_host_get_name (h), spirit_host_get_uri (h),
+                             spirit_host_is_connected (h));
+      all = all && spirit_host_is_connected (h);
     }
-  if (g_hash_table_contains (self->vms, uuid))
-    return;
-  spirit_manager_add_vm (self, state);
-  if (again)
-    spirit_vm_refresh (g_hash_table_lookup (self->vms, uuid));
+  spirit_dbus_manager_set_hosts (self->iface, g_variant_builder_end (builder));
+  spirit_dbus_manager_set_connected (self->iface, all);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
 }
 
-static void
-spirit_manager_add_domain (SpiritManager *self, GVirDomain *domain)
-{
-  g_autoptr (GTask) task = NULL;
-  const char *uuid = gvir_domain_get_uuid (domain);
-
-  if (g_hash_table_contains (self->adding, uuid))
-    {
-      g_hash_table_insert (self->adding, g_strdup (uuid), GINT_TO_POINTER (TRUE));
-      return;
-    }
-  g_hash_table_insert (self->adding, g_strdup (uuid), GINT_TO_POINTER (FALSE));
-  task = g_task_new (self, NULL, on_add_domain_done, g_strdup (uuid));
-  g_task_set_source_tag (task, spirit_manager_add_domain);
-  g_task_set_task_data (task, g_object_ref (domain), g_object_unref);
-  g_task_run_in_thread (task, add_domain_thread);
-}
-
-static void
-on_domain_event (SpiritConnection *connection,
-                 GVirDomain *domain,
-                 int event,
-                 int detail,
-                 gpointer user_data)
-{
-  SpiritManager *self = user_data;
-  const char *uuid = gvir_domain_get_uuid (domain);
-  SpiritVm *vm;
-
-  g_debug ("Event %d/%d on %s", event, detail, uuid);
-  if (self->resyncing)
-    {
-      g_hash_table_replace (self->touched, g_strdup (uuid), g_object_ref (domain));
-      return;
-    }
-  vm = g_hash_table_lookup (self->vms, uuid);
-  if (vm != NULL)
-    spirit_vm_refresh (vm); /* finds out itself whether it was undefined for good */
-  else if (event != VIR_DOMAIN_EVENT_UNDEFINED)
-    spirit_manager_add_domain (self, domain);
-}
-
-/* --- full resync on (re)connect -------------------------------------------------------- */
-
-static void
-resync_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
-{
-  virConnectPtr conn = NULL;
-  virDomainPtr *domains = NULL;
-  g_autoptr (GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) spirit_domain_state_free);
-  int n;
-
-  g_object_get (task_data, "handle", &conn, NULL);
-  n = virConnectListAllDomains (conn, &domains, 0);
-  if (n < 0)
-    {
-      GError *error = NULL;
-      spirit_set_error_from_libvirt (&error, "Could not list the VMs");
-      virConnectClose (conn);
-      g_task_return_error (task, error);
-      return;
-    }
-  for (int i = 0; i < n; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      SpiritDomainState *state = spirit_domain_state_fetch (domains[i], &error);
-      if (state != NULL)
-        g_ptr_array_add (states, state);
-      else
-        g_debug ("Skipping a domain: %s", error->message);
-      virDomainFree (domains[i]);
-    }
-  free (domains);
-  virConnectClose (conn);
-  g_task_return_pointer (task, g_steal_pointer (&states), (GDestroyNotify) g_ptr_array_unref);
-}
-
-static void
-on_resync_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  SpiritManager *self = SPIRIT_MANAGER (source);
-  g_autoptr (GPtrArray) states = NULL;
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GError) error = NULL;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  states = g_task_propagate_pointer (G_TASK (result), &error);
-  if (GPOINTER_TO_UINT (user_data) != self->resync_generation ||
-      !spirit_connection_is_connected (self->connection))
-    return;
-  self->resyncing = FALSE;
-  if (states == NULL)
-    {
-      g_warning ("%s", error->message);
-      g_hash_table_remove_all (self->touched);
-      return;
-    }
-
-  for (guint i = 0; i < states->len; i++)
-    {
-      SpiritDomainState *state = g_ptr_array_index (states, i);
-      SpiritVm *vm = g_hash_table_lookup (self->vms, state->info->uuid);
-
-      g_hash_table_add (seen, state->info->uuid);
-      if (vm == NULL)
-        {
-          spirit_manager_add_vm (self, state);
-          continue;
-        }
-      spirit_vm_set_domain (vm, state->domain);
-      spirit_vm_apply_info (vm, state->info);
-    }
-
-  g_hash_table_iter_init (&iter, self->vms);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    if (!g_hash_table_contains (seen, key))
-      {
-        g_dbus_object_manager_server_unexport (self->object_manager,
-                                               spirit_vm_get_object_path (value));
-        g_hash_table_iter_remove (&iter);
-      }
-
-  /* Events that arrived while listing may describe changes the listing missed. */
-  g_hash_table_iter_init (&iter, self->touched);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      SpiritVm *vm = g_hash_table_lookup (self->vms, key);
-      if (vm != NULL)
-        spirit_vm_refresh (vm);
-      else
-        spirit_manager_add_domain (self, value);
-    }
-  g_hash_table_remove_all (self->touched);
-
-  g_message ("%u VMs on %s", g_hash_table_size (self->vms), spirit_connection_get_uri (self->connection));
-  spirit_dbus_manager_set_connected (self->iface, TRUE);
-}
-
-static void
-on_connected (SpiritConnection *connection, gpointer user_data)
-{
-  SpiritManager *self = user_data;
-  g_autoptr (GTask) task = NULL;
-
-  self->resyncing = TRUE;
-  g_hash_table_remove_all (self->touched);
-  task = g_task_new (self, NULL, on_resync_done, GUINT_TO_POINTER (++self->resync_generation));
-  g_task_set_source_tag (task, on_connected);
-  g_task_set_task_data (task, g_object_ref (spirit_connection_get_gvir (connection)), g_object_unref);
-  g_task_run_in_thread (task, resync_thread);
-}
-
-static void
-on_disconnected (SpiritConnection *connection, gpointer user_data)
-{
-  SpiritManager *self = user_data;
-  GHashTableIter iter;
-  gpointer vm;
-
-  /* VMs first: a client that sees Connected go false already sees them unavailable. */
-  self->resyncing = FALSE;
-  g_hash_table_iter_init (&iter, self->vms);
-  while (g_hash_table_iter_next (&iter, NULL, &vm))
-    spirit_vm_set_domain (vm, NULL);
-  spirit_dbus_manager_set_connected (self->iface, FALSE);
-}
-
-/* --- org.crom.Spirit.Manager ----------------------------------------------------------- */
+/* --- GetVM ----------------------------------------------------------------------------- */
 
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
   return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* "a, b, c" of everything on the given hosts, sorted; "none" if empty. */
+static char *
+spirit_manager_describe_vms (SpiritManager *self, SpiritHost *only)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < self->hosts->len; i++)
+    {
+      SpiritHost *host = g_ptr_array_index (self->hosts, i);
+      g_autoptr (GPtrArray) host_names = g_ptr_array_new ();
+
+      if (only != NULL && host != only)
+        continue;
+      spirit_host_collect_names (host, host_names);
+      for (guint j = 0; j < host_names->len; j++)
+        g_ptr_array_add (names, self->hosts->len > 1 && only == NULL
+                                  ? g_strdup_printf ("%s/%s", spirit_host_get_name (host),
+                                                     (char *) g_ptr_array_index (host_names, j))
+                                  : g_strdup (g_ptr_array_index (host_names, j)));
+    }
+  if (names->len == 0)
+    return g_strdup ("none");
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (", ", (char **) names->pdata);
+}
+
+static char *
+spirit_manager_describe_down_hosts (SpiritManager *self)
+{
+  g_autoptr (GString) down = g_string_new (NULL);
+
+  for (guint i = 0; i < self->hosts->len; i++)
+    {
+      SpiritHost *host = g_ptr_array_index (self->hosts, i);
+      if (!spirit_host_is_connected (host))
+        g_string_append_printf (down, "%s%s", down->len ? ", " : "", spirit_host_get_name (host));
+    }
+  return down->len ? g_string_free (g_steal_pointer (&down), FALSE) : NULL;
+}
+
+/* Resolves name / UUID / host/name to exactly one VM, or sets a readable error. */
+static SpiritVm *
+spirit_manager_lookup (SpiritManager *self, const char *name, GError **error)
+{
+  g_autoptr (GPtrArray) matches = g_ptr_array_new ();
+  const char *slash = strchr (name, '/');
+  SpiritHost *only = NULL;
+  const char *vm_name = name;
+  g_autofree char *known = NULL;
+  g_autofree char *down = NULL;
+
+  if (name[0] == '\0' || strlen (name) > SPIRIT_VM_NAME_MAX)
+    {
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
+                   name[0] == '\0' ? "The VM name is empty" : "The VM name is longer than %d bytes",
+                   SPIRIT_VM_NAME_MAX);
+      return NULL;
+    }
+
+  if (slash != NULL)
+    {
+      g_autofree char *host_name = g_strndup (name, slash - name);
+      only = spirit_manager_find_host (self, host_name);
+      vm_name = slash + 1;
+      if (only == NULL)
+        {
+          g_autoptr (GString) hosts = g_string_new (NULL);
+          for (guint i = 0; i < self->hosts->len; i++)
+            g_string_append_printf (hosts, "%s%s", i ? ", " : "",
+                                    spirit_host_get_name (g_ptr_array_index (self->hosts, i)));
+          g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM, "No host named '%s' (hosts: %s)",
+                       host_name, hosts->str);
+          return NULL;
+        }
+    }
+
+  for (guint i = 0; i < self->hosts->len; i++)
+    if (only == NULL || g_ptr_array_index (self->hosts, i) == only)
+      spirit_host_find_vms (g_ptr_array_index (self->hosts, i), vm_name, matches);
+
+  if (matches->len == 1)
+    return g_ptr_array_index (matches, 0);
+
+  if (matches->len > 1)
+    {
+      g_autoptr (GPtrArray) candidates = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < matches->len; i++)
+        {
+          SpiritVm *vm = g_ptr_array_index (matches, i);
+          g_ptr_array_add (candidates, g_strdup_printf ("%s/%s", spirit_vm_get_host (vm), spirit_vm_get_name (vm)));
+        }
+      g_ptr_array_sort (candidates, compare_names);
+      g_ptr_array_add (candidates, NULL);
+      known = g_strjoinv (", ", (char **) candidates->pdata);
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_AMBIGUOUS_NAME,
+                   "'%s' is ambiguous: it names a VM on several hosts (%s); say which, as HOST/NAME",
+                   name, known);
+      return NULL;
+    }
+
+  down = only ? (spirit_host_is_connected (only) ? NULL : g_strdup (spirit_host_get_name (only)))
+              : spirit_manager_describe_down_hosts (self);
+  known = spirit_manager_describe_vms (self, only);
+  if (down != NULL && g_str_equal (known, "none"))
+    g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
+                 "No VM named '%s', and libvirt is not connected on %s", name, down);
+  else if (down != NULL)
+    g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM,
+                 "No VM named '%s' (VMs: %s; not connected: %s)", name, known, down);
+  else
+    g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM, "No VM named '%s' (VMs: %s)", name, known);
+  return NULL;
 }
 
 static gboolean
@@ -351,65 +207,42 @@ on_handle_get_vm (SpiritDBusManager *iface,
                   gpointer user_data)
 {
   SpiritManager *self = user_data;
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  g_autofree char *known = NULL;
-  GHashTableIter iter;
-  gpointer value;
+  GError *error = NULL;
+  SpiritVm *vm = spirit_manager_lookup (self, name, &error);
 
-  if (name[0] == '\0' || strlen (name) > SPIRIT_VM_NAME_MAX)
-    {
-      g_dbus_method_invocation_return_error (invocation, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
-                                             name[0] == '\0' ? "The VM name is empty"
-                                                             : "The VM name is longer than %d bytes",
-                                             SPIRIT_VM_NAME_MAX);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-
-  g_hash_table_iter_init (&iter, self->vms);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      SpiritVm *vm = value;
-      if (g_str_equal (spirit_vm_get_name (vm), name) || g_str_equal (spirit_vm_get_uuid (vm), name))
-        {
-          spirit_dbus_manager_complete_get_vm (iface, invocation, spirit_vm_get_object_path (vm));
-          return G_DBUS_METHOD_INVOCATION_HANDLED;
-        }
-      g_ptr_array_add (names, (gpointer) spirit_vm_get_name (vm));
-    }
-
-  if (!spirit_connection_is_connected (self->connection) && names->len == 0)
-    {
-      g_dbus_method_invocation_return_error (invocation, SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
-                                             "libvirt (%s) is not connected",
-                                             spirit_connection_get_uri (self->connection));
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  g_ptr_array_sort (names, compare_names);
-  g_ptr_array_add (names, NULL);
-  known = names->len > 1 ? g_strjoinv (", ", (char **) names->pdata) : g_strdup ("none");
-  g_dbus_method_invocation_return_error (invocation, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM,
-                                         "No VM named '%s' (VMs: %s)", name, known);
+  if (vm == NULL)
+    g_dbus_method_invocation_take_error (invocation, error);
+  else
+    spirit_dbus_manager_complete_get_vm (iface, invocation, spirit_vm_get_object_path (vm));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* --- public ---------------------------------------------------------------------------- */
+
 SpiritManager *
-spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const char *uri)
+spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *config)
 {
   SpiritManager *self = g_object_new (SPIRIT_TYPE_MANAGER, NULL);
 
   self->bus = g_object_ref (bus);
   self->auth = g_object_ref (auth);
-  self->connection = spirit_connection_new (SPIRIT_LOCAL_HOST, uri);
   self->object_manager = g_dbus_object_manager_server_new (SPIRIT_OBJECT_ROOT);
   self->iface = spirit_dbus_manager_skeleton_new ();
   spirit_dbus_manager_set_version (self->iface, SPIRIT_VERSION);
-  spirit_dbus_manager_set_uri (self->iface, uri);
-  spirit_dbus_manager_set_connected (self->iface, FALSE);
+
+  for (guint i = 0; i < config->hosts->len; i++)
+    {
+      const SpiritHostSpec *spec = g_ptr_array_index (config->hosts, i);
+      SpiritHost *host = spirit_host_new (auth, self->object_manager, spec->name, spec->uri);
+
+      g_signal_connect_object (host, "notify::connected", G_CALLBACK (on_host_connected_changed), self, 0);
+      g_ptr_array_add (self->hosts, host);
+    }
+  g_assert (self->hosts->len > 0);
+  spirit_dbus_manager_set_uri (self->iface, spirit_host_get_uri (g_ptr_array_index (self->hosts, 0)));
+  on_host_connected_changed (NULL, NULL, self);
 
   g_signal_connect_object (self->iface, "handle-get-vm", G_CALLBACK (on_handle_get_vm), self, 0);
-  g_signal_connect_object (self->connection, "connected", G_CALLBACK (on_connected), self, 0);
-  g_signal_connect_object (self->connection, "disconnected", G_CALLBACK (on_disconnected), self, 0);
-  g_signal_connect_object (self->connection, "domain-event", G_CALLBACK (on_domain_event), self, 0);
   return self;
 }
 
@@ -426,5 +259,6 @@ spirit_manager_export (SpiritManager *self, GError **error)
 void
 spirit_manager_start (SpiritManager *self)
 {
-  spirit_connection_start (self->connection);
+  for (guint i = 0; i < self->hosts->len; i++)
+    spirit_host_start (g_ptr_array_index (self->hosts, i));
 }

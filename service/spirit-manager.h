@@ -1,14 +1,14 @@
-/* spirit-manager.h: the service's object tree.
+/* spirit-manager.h: the service's object tree and its hosts.
  *
  * Exports org.crom.Spirit.Manager on /org/crom/Spirit, which is also the ObjectManager of every
- * VM object, and keeps the set of VM objects equal to the set of libvirt domains across events,
- * disconnects and reconnects.
+ * VM object of every host, and answers name lookups across hosts.
  */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "spirit-auth.h"
+#include "spirit-config.h"
 
 G_BEGIN_DECLS
 
@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 #define SPIRIT_TYPE_MANAGER (spirit_manager_get_type ())
 G_DECLARE_FINAL_TYPE (SpiritManager, spirit_manager, SPIRIT, MANAGER, GObject)
 
-SpiritManager *spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const char *uri);
+SpiritManager *spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *config);
 gboolean spirit_manager_export (SpiritManager *self, GError **error);
 void spirit_manager_start (SpiritManager *self);
 

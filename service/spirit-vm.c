@@ -551,3 +551,9 @@ spirit_vm_get_state (SpiritVm *self)
 {
   return spirit_dbus_vm_get_state (self->iface);
 }
+
+const char *
+spirit_vm_get_host (SpiritVm *self)
+{
+  return self->host;
+}

@@ -25,6 +25,7 @@ GDBusObjectSkeleton *spirit_vm_get_object (SpiritVm *self);
 const char *spirit_vm_get_object_path (SpiritVm *self);
 const char *spirit_vm_get_uuid (SpiritVm *self);
 const char *spirit_vm_get_name (SpiritVm *self);
+const char *spirit_vm_get_host (SpiritVm *self);
 const char *spirit_vm_get_state (SpiritVm *self);
 
 /* The libvirt domain to act on; NULL marks the VM "unavailable" (its connection is down). */

@@ -105,7 +105,7 @@ class SpiritDaemon:
         run_env.setdefault("G_DEBUG", "fatal-criticals")
         if env:
             run_env.update(env)
-        args = [SPIRITD, "--session", "--uri", uri, "-v"] + list(extra_args)
+        args = [SPIRITD, "--session", "-v"] + (["--uri", uri] if uri else []) + list(extra_args)
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=run_env)
 
     def stop(self):

@@ -12,13 +12,14 @@ class SpiritctlTest(SpiritTestCase):
     def test_list_table(self):
         out = self.spiritctl("vm", "list", check=0).stdout.decode()
         lines = out.splitlines()
-        self.assertEqual(lines[0].split(), ["NAME", "STATE", "CPUS", "MEMORY", "AUTOSTART", "SNAPSHOTS"])
-        rows = {line.split()[0]: line.split() for line in lines[1:]}
+        self.assertEqual(lines[0].split(), ["HOST", "NAME", "STATE", "CPUS", "MEMORY", "AUTOSTART", "SNAPSHOTS"])
+        rows = {line.split()[1]: line.split() for line in lines[1:]}
         self.assertEqual(sorted(rows), ["alpha", "beta", "gamma"])
-        self.assertEqual(rows["alpha"][1], "running")
-        self.assertEqual(rows["gamma"][1], "paused")
-        self.assertEqual(rows["beta"][2], "4")
-        self.assertEqual(" ".join(rows["beta"][3:5]), "2.0 GiB")
+        self.assertEqual({row[0] for row in rows.values()}, {"local"})
+        self.assertEqual(rows["alpha"][2], "running")
+        self.assertEqual(rows["gamma"][2], "paused")
+        self.assertEqual(rows["beta"][3], "4")
+        self.assertEqual(" ".join(rows["beta"][4:6]), "2.0 GiB")
 
     def test_list_json(self):
         vms = self.spiritctl_json("vm", "list")

@@ -31,6 +31,8 @@ test_names (void)
                    "org.crom.Spirit.Error.InvalidArgument");
   g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_FAILED), ==, "org.crom.Spirit.Error.Failed");
   g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_TIMEOUT), ==, "org.crom.Spirit.Error.Timeout");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_AMBIGUOUS_NAME), ==,
+                   "org.crom.Spirit.Error.AmbiguousName");
   g_assert_null (spirit_error_dbus_name (SPIRIT_ERROR_N_ERRORS));
 }
 
