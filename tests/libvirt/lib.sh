@@ -96,7 +96,9 @@ libvirtd_answers() {
 start_libvirtd() {
   mkdir -p /var/log/libvirt
   log "starting libvirtd"
-  libvirtd -d 9>&- || die "libvirtd -d failed (see /var/log/libvirt/ and journal-less stderr above)"
+  # SPIRIT_LIBVIRTD_ARGS: extra arguments, e.g. "--listen -f FILE" for a test's own configuration.
+  # shellcheck disable=SC2086 # word splitting of the arguments is wanted
+  libvirtd -d ${SPIRIT_LIBVIRTD_ARGS:-} 9>&- || die "libvirtd -d failed (see /var/log/libvirt/ and journal-less stderr above)"
 }
 
 ensure_libvirtd() {
