@@ -26,6 +26,33 @@ static const SpiritctlVmAction simple_actions[] = {
   { "discard-save", "DiscardSavedState", N_("saved state discarded") },
 };
 
+/* "512M", "2G", "1048576K", "4096" (MiB) → KiB. FALSE for anything else or an overflow. */
+gboolean
+spiritctl_parse_size_kib (const char *text, guint64 *kib)
+{
+  g_autofree char *digits = NULL;
+  guint64 value, factor = 1024;
+  gsize len = strlen (text);
+  char unit;
+
+  if (len == 0)
+    return FALSE;
+  unit = g_ascii_toupper (text[len - 1]);
+  digits = g_strndup (text, g_ascii_isdigit (text[len - 1]) ? len : len - 1);
+  switch (g_ascii_isdigit (text[len - 1]) ? 'M' : unit)
+    {
+    case 'K': factor = 1; break;
+    case 'M': factor = 1024; break;
+    case 'G': factor = 1024 * 1024; break;
+    case 'T': factor = 1024 * 1024 * 1024; break;
+    default: return FALSE;
+    }
+  if (!g_ascii_string_to_unsigned (digits, 10, 1, G_MAXUINT64 / factor, &value, NULL))
+    return FALSE;
+  *kib = value * factor;
+  return TRUE;
+}
+
 static int
 usage_error (const char *message)
 {
@@ -318,6 +345,13 @@ spiritctl_vm_command (SpiritctlClient *client, const SpiritctlVmOptions *options
   if (g_str_equal (command, "stop") || g_str_equal (command, "shutdown"))
     return vm_call (client, argv[1], "Shutdown", g_variant_new ("(u)", options->timeout),
                     N_("shut down"));
+  if (g_str_equal (command, "memory"))
+    {
+      guint64 kib;
+      if (argc < 3 || !spiritctl_parse_size_kib (argv[2], &kib))
+        return usage_error (_("Usage: spiritctl vm memory VM SIZE (e.g. 512M, 2G; a bare number is MiB)"));
+      return vm_call (client, argv[1], "SetMemory", g_variant_new ("(t)", kib), N_("memory set"));
+    }
   if (g_str_equal (command, "autostart"))
     {
       if (argc < 3 || (!g_str_equal (argv[2], "on") && !g_str_equal (argv[2], "off")))

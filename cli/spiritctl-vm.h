@@ -15,6 +15,7 @@ int spiritctl_vm_command (SpiritctlClient *client,
                           const SpiritctlVmOptions *options,
                           int argc,
                           char **argv);
+gboolean spiritctl_parse_size_kib (const char *text, guint64 *kib);
 int spiritctl_status_command (SpiritctlClient *client);
 
 G_END_DECLS

@@ -23,6 +23,7 @@ static const char *description =
      "  vm save VM                      Save a VM's memory to disk and stop it\n"
      "  vm discard-save VM              Delete the saved memory image\n"
      "  vm autostart VM on|off          Start a VM when the host boots\n"
+     "  vm memory VM SIZE               Set a VM's memory (512M, 2G; live through its balloon)\n"
      "  vm snapshot create VM [NAME]    Take a snapshot (a name is made up if none is given)\n"
      "  vm snapshot revert VM NAME      Return to a snapshot\n"
      "  vm snapshot delete VM NAME      Delete a snapshot\n"

@@ -30,6 +30,7 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.VM", "SaveState", ACTION_VM_CONTROL },
   { "org.crom.Spirit.VM", "DiscardSavedState", ACTION_VM_CONTROL },
   { "org.crom.Spirit.VM", "SetAutostart", ACTION_VM_CONTROL },
+  { "org.crom.Spirit.VM", "SetMemory", ACTION_VM_CONTROL },
   { "org.crom.Spirit.VM", "CreateSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "RevertSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "DeleteSnapshot", ACTION_VM_SNAPSHOT },

@@ -24,6 +24,7 @@ struct _SpiritConnection
   GVirConnection *gvir;  /* set while connected */
   virConnectPtr handle;  /* our reference to gvir's handle, while connected */
   int lifecycle_cb_id;
+  int balloon_cb_id;
   gboolean opening;
   guint reconnect_id;
   guint lost_idle_id;
@@ -88,6 +89,7 @@ static void
 spirit_connection_init (SpiritConnection *self)
 {
   self->lifecycle_cb_id = -1;
+  self->balloon_cb_id = -1;
   self->backoff_ms = RECONNECT_FIRST_MS;
 }
 
@@ -109,7 +111,10 @@ spirit_connection_drop (SpiritConnection *self)
     {
       if (self->lifecycle_cb_id >= 0)
         virConnectDomainEventDeregisterAny (self->handle, self->lifecycle_cb_id);
+      if (self->balloon_cb_id >= 0)
+        virConnectDomainEventDeregisterAny (self->handle, self->balloon_cb_id);
       self->lifecycle_cb_id = -1;
+      self->balloon_cb_id = -1;
       virConnectUnregisterCloseCallback (self->handle, on_libvirt_close);
       virResetLastError ();
       virConnectClose (self->handle);
@@ -178,6 +183,16 @@ on_libvirt_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detai
   return 0;
 }
 
+/* The guest's balloon moved: the VM's current memory changed. */
+static void
+on_libvirt_balloon_change (virConnectPtr conn, virDomainPtr dom, unsigned long long actual, void *opaque)
+{
+  SpiritConnection *self = opaque;
+  g_autoptr (GVirDomain) domain = g_object_new (GVIR_TYPE_DOMAIN, "handle", dom, NULL);
+
+  g_signal_emit (self, signals[SIGNAL_DOMAIN_EVENT], 0, domain, SPIRIT_CONNECTION_EVENT_BALLOON, 0);
+}
+
 static void
 on_open_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -202,6 +217,9 @@ on_open_done (GObject *source, GAsyncResult *result, gpointer user_data)
   self->lifecycle_cb_id =
     virConnectDomainEventRegisterAny (self->handle, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                       VIR_DOMAIN_EVENT_CALLBACK (on_libvirt_lifecycle), self, NULL);
+  self->balloon_cb_id =
+    virConnectDomainEventRegisterAny (self->handle, NULL, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (on_libvirt_balloon_change), self, NULL);
   if (self->lifecycle_cb_id < 0)
     g_warning ("Could not subscribe to lifecycle events of %s: VM states will not follow changes "
                "made outside Spirit",

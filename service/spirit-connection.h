@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 #define SPIRIT_TYPE_CONNECTION (spirit_connection_get_type ())
 G_DECLARE_FINAL_TYPE (SpiritConnection, spirit_connection, SPIRIT, CONNECTION, GObject)
 
+/* The "domain-event" signal carries (GVirDomain*, event, detail): a virDomainEventType for
+ * lifecycle events, or this value for a balloon change. */
+#define SPIRIT_CONNECTION_EVENT_BALLOON 1000
+
 SpiritConnection *spirit_connection_new (const char *host, const char *uri);
 void spirit_connection_start (SpiritConnection *self);
 

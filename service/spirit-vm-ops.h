@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 #define SPIRIT_SNAPSHOT_NAME_MAX 200
 #define SPIRIT_SHUTDOWN_DEFAULT_TIMEOUT 120
 #define SPIRIT_SHUTDOWN_MAX_TIMEOUT 3600
+#define SPIRIT_MEMORY_MIN_KIB (64 * 1024)
 
 typedef struct _SpiritVmCall SpiritVmCall;
 typedef struct _SpiritVmOp SpiritVmOp;
@@ -30,6 +31,7 @@ struct _SpiritVmCall
   char *name_arg;      /* snapshot name */
   guint timeout_arg;   /* Shutdown's timeout, seconds */
   gboolean bool_arg;   /* SetAutostart's value */
+  guint64 size_arg;    /* SetMemory's KiB */
   char *result;        /* CreateSnapshot's created name */
   SpiritVmInfo *info;  /* state read back after the operation */
   gint seq;           /* order of the read-back among all reads of this VM */

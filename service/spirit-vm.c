@@ -435,7 +435,8 @@ spirit_vm_begin_call (SpiritVm *self,
                       GDBusMethodInvocation *invocation,
                       const char *name_arg,
                       guint timeout_arg,
-                      gboolean bool_arg)
+                      gboolean bool_arg,
+                      guint64 size_arg)
 {
   SpiritVmCall *call = g_new0 (SpiritVmCall, 1);
 
@@ -446,6 +447,7 @@ spirit_vm_begin_call (SpiritVm *self,
   call->name_arg = g_strdup (name_arg ? name_arg : "");
   call->timeout_arg = timeout_arg;
   call->bool_arg = bool_arg;
+  call->size_arg = size_arg;
   /* The invocation keeps the VM alive until the reply; it is where on_authorized finds it. */
   g_object_set_data_full (G_OBJECT (invocation), "spirit-vm", g_object_ref (self), g_object_unref);
 
@@ -456,7 +458,7 @@ spirit_vm_begin_call (SpiritVm *self,
 static gboolean
 on_handle_simple (SpiritDBusVm *iface, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  return spirit_vm_begin_call (user_data, invocation, NULL, 0, FALSE);
+  return spirit_vm_begin_call (user_data, invocation, NULL, 0, FALSE, 0);
 }
 
 static gboolean
@@ -465,7 +467,7 @@ on_handle_shutdown (SpiritDBusVm *iface,
                     guint timeout,
                     gpointer user_data)
 {
-  return spirit_vm_begin_call (user_data, invocation, NULL, timeout, FALSE);
+  return spirit_vm_begin_call (user_data, invocation, NULL, timeout, FALSE, 0);
 }
 
 static gboolean
@@ -474,7 +476,16 @@ on_handle_set_autostart (SpiritDBusVm *iface,
                          gboolean autostart,
                          gpointer user_data)
 {
-  return spirit_vm_begin_call (user_data, invocation, NULL, 0, autostart);
+  return spirit_vm_begin_call (user_data, invocation, NULL, 0, autostart, 0);
+}
+
+static gboolean
+on_handle_set_memory (SpiritDBusVm *iface,
+                      GDBusMethodInvocation *invocation,
+                      guint64 memory_kib,
+                      gpointer user_data)
+{
+  return spirit_vm_begin_call (user_data, invocation, NULL, 0, FALSE, memory_kib);
 }
 
 static gboolean
@@ -483,7 +494,7 @@ on_handle_snapshot (SpiritDBusVm *iface,
                     const char *name,
                     gpointer user_data)
 {
-  return spirit_vm_begin_call (user_data, invocation, name, 0, FALSE);
+  return spirit_vm_begin_call (user_data, invocation, name, 0, FALSE, 0);
 }
 
 SpiritVm *
@@ -509,6 +520,8 @@ spirit_vm_new (SpiritAuth *auth, const char *host, GVirDomain *domain, const Spi
   g_signal_connect_object (self->iface, "handle-shutdown", G_CALLBACK (on_handle_shutdown), self, 0);
   g_signal_connect_object (self->iface, "handle-set-autostart",
                            G_CALLBACK (on_handle_set_autostart), self, 0);
+  g_signal_connect_object (self->iface, "handle-set-memory", G_CALLBACK (on_handle_set_memory),
+                           self, 0);
   g_signal_connect_object (self->iface, "handle-create-snapshot", G_CALLBACK (on_handle_snapshot),
                            self, 0);
   g_signal_connect_object (self->iface, "handle-revert-snapshot", G_CALLBACK (on_handle_snapshot),

@@ -38,6 +38,7 @@ ALL_METHODS = [
     ["gamma", "SaveState", None, None],
     ["gamma", "DiscardSavedState", None, None],
     ["beta", "SetAutostart", "(b)", [True]],
+    ["beta", "SetMemory", "(t)", [1048576]],
     ["beta", "CreateSnapshot", "(s)", ["polkit"]],
     ["beta", "RevertSnapshot", "(s)", ["polkit"]],
     ["beta", "DeleteSnapshot", "(s)", ["polkit"]],
@@ -168,7 +169,7 @@ class PolkitTestBase(unittest.TestCase):
                                          None, 0, 10000, None).unpack()
             (props,) = self.bus.call_sync(BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
                                           GLib.Variant("(s)", (VM_IFACE,)), None, 0, 10000, None).unpack()
-            state[name] = {k: props[k] for k in ("State", "Autostart", "Snapshots", "HasSavedState")}
+            state[name] = {k: props[k] for k in ("State", "Autostart", "Snapshots", "HasSavedState", "MemoryKiB")}
         return state
 
 
@@ -214,6 +215,7 @@ class PolkitRuleAllowsTest(PolkitTestBase):
         self.assertEqual(state["gamma"]["State"], "shutoff")
         self.assertFalse(state["gamma"]["HasSavedState"])
         self.assertTrue(state["beta"]["Autostart"])
+        self.assertEqual(state["beta"]["MemoryKiB"], 1048576)
         self.assertEqual(state["beta"]["Snapshots"], [])
 
 

@@ -59,6 +59,19 @@ class SpiritctlTest(SpiritTestCase):
         self.spiritctl("vm", "snapshot", "delete", "beta", "clean", check=0)
         wait_until(lambda: len(self.vm_prop("beta", "Snapshots")) == 1, what="one snapshot left")
 
+    def test_memory(self):
+        out = self.spiritctl("vm", "memory", "alpha", "256M", check=0).stdout.decode()
+        self.assertIn("memory set", out)
+        self.assertEqual(self.spiritctl_json("vm", "info", "alpha")["MemoryKiB"], 262144)
+        self.spiritctl("vm", "memory", "alpha", "1G", check=0)
+        self.assertEqual(self.spiritctl_json("vm", "info", "alpha")["MemoryKiB"], 1048576)
+        self.spiritctl("vm", "memory", "alpha", "300", check=0)  # a bare number is MiB
+        self.assertEqual(self.spiritctl_json("vm", "info", "alpha")["MemoryKiB"], 300 * 1024)
+        for bad in ("", "12Q", "-5M", "G", "99999999999999999999T"):
+            self.spiritctl("vm", "memory", "alpha", bad, check=2)
+        result = self.spiritctl("vm", "memory", "alpha", "9G", check=1)
+        self.assertIn("out of range", result.stderr.decode())
+
     def test_info(self):
         out = self.spiritctl("vm", "info", "alpha", check=0).stdout.decode()
         self.assertIn("Alpha, the running one", out)

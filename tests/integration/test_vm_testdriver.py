@@ -104,6 +104,18 @@ class LifecycleTest(SpiritTestCase):
         self.assertEqual(self.vm_prop("alpha", "State"), "shutoff")
         self.assertFalse(self.vm_prop("alpha", "HasSavedState"))
 
+    def test_set_memory_live_and_persistent(self):
+        self.call_vm("alpha", "SetMemory", ("(t)", (262144,)))
+        self.assertEqual(self.vm_prop("alpha", "MemoryKiB"), 262144)
+        self.call_vm("beta", "SetMemory", ("(t)", (1048576,)))
+        self.assertEqual(self.vm_prop("beta", "MemoryKiB"), 1048576)
+
+    def test_set_memory_out_of_range(self):
+        for kib in (0, 1024, 1048577, 2 ** 63):
+            self.assert_dbus_error(ERR + "InvalidArgument", self.call_vm, "alpha", "SetMemory", ("(t)", (kib,)),
+                                   contains=["out of range", "1048576 KiB"])
+        self.assertEqual(self.vm_prop("alpha", "MemoryKiB"), 524288)
+
     def test_autostart(self):
         self.call_vm("beta", "SetAutostart", ("(b)", (True,)))
         self.assertTrue(self.vm_prop("beta", "Autostart"))
