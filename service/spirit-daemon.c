@@ -26,6 +26,7 @@ typedef struct
   SpiritConfig *config;
   gboolean use_polkit;
   int exit_code;
+  gboolean owned; /* had the name: losing it now means another instance replaced this one */
 } SpiritDaemon;
 
 static void
@@ -49,6 +50,9 @@ on_bus_acquired (GDBusConnection *bus, const char *name, gpointer user_data)
 static void
 on_name_acquired (GDBusConnection *bus, const char *name, gpointer user_data)
 {
+  SpiritDaemon *daemon = user_data;
+
+  daemon->owned = TRUE;
   g_message ("Spirit %s is %s", SPIRIT_VERSION, name);
 }
 
@@ -58,10 +62,12 @@ on_name_lost (GDBusConnection *bus, const char *name, gpointer user_data)
   SpiritDaemon *daemon = user_data;
 
   if (bus == NULL)
-    g_critical ("Could not connect to the bus");
+    g_printerr ("spiritd: could not connect to the bus\n");
+  else if (daemon->owned)
+    g_message ("Replaced by another instance; exiting");
   else
-    g_message ("Lost the name %s (replaced, or already owned: try --replace)", name);
-  daemon->exit_code = 1;
+    g_printerr ("spiritd: %s is already owned by another instance (use --replace to take it over)\n", name);
+  daemon->exit_code = daemon->owned ? 0 : 1;
   g_main_loop_quit (daemon->loop);
 }
 

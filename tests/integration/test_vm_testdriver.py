@@ -228,6 +228,31 @@ class ErrorTest(SpiritTestCase):
         self.assertRegex(ctx.exception.message, re.compile("UnknownMethod|No such method", re.I))
 
 
+class ReplaceTest(SpiritTestCase):
+    def test_second_instance_is_refused_without_replace(self):
+        import subprocess
+        from spirittest import SPIRITD
+        env = dict(__import__("os").environ, DBUS_SESSION_BUS_ADDRESS=self.address)
+        result = subprocess.run([SPIRITD, "--session", "--no-polkit", "--uri", self.uri], capture_output=True,
+                                env=env, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(b"already owned by another instance (use --replace", result.stderr)
+        self.assertIsNone(self.daemon.process.poll())
+
+    def test_replace_takes_over(self):
+        from spirittest import SpiritDaemon
+        first = self.daemon
+        second = SpiritDaemon(self.address, self.uri, ["--no-polkit", "--replace"])
+        try:
+            self.assertEqual(first.process.wait(timeout=30), 0, first.output())
+            wait_until(lambda: self.manager.get_name_owner() is not None, what="the new owner")
+            self.wait_connected()
+            self.assertIn("Replaced by another instance", first.output())
+            self.assertEqual(self.vm_names(), ["alpha", "beta", "gamma"])
+        finally:
+            self.daemon = second
+
+
 class NoPolkitSafetyTest(SpiritTestCase):
     spiritd_args = []
 
