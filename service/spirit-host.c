@@ -11,12 +11,14 @@
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
 #include "spirit-vm.h"
+#include "spirit-worker.h"
 
 struct _SpiritHost
 {
   GObject parent_instance;
 
   SpiritAuth *auth;
+  SpiritWorker *worker; /* this host's libvirt calls run here, and only here */
   SpiritConnection *connection;
   GDBusObjectManagerServer *object_manager;
   gboolean connected; /* connected and listed: the VM objects are current */
@@ -41,6 +43,9 @@ enum
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
+
+/* Enough for many VMs' refreshes to overlap, few enough that a hung daemon costs little. */
+#define SPIRIT_HOST_MAX_WORKERS 8
 
 G_DEFINE_FINAL_TYPE (SpiritHost, spirit_host, G_TYPE_OBJECT)
 
@@ -78,6 +83,7 @@ spirit_host_dispose (GObject *object)
   g_clear_object (&self->connection);
   g_clear_object (&self->object_manager);
   g_clear_object (&self->auth);
+  g_clear_pointer (&self->worker, spirit_worker_free);
   G_OBJECT_CLASS (spirit_host_parent_class)->dispose (object);
 }
 
@@ -142,7 +148,7 @@ on_vm_vanished (SpiritVm *vm, gpointer user_data)
 static void
 spirit_host_add_vm (SpiritHost *self, const SpiritDomainState *state)
 {
-  SpiritVm *vm = spirit_vm_new (self->auth, spirit_connection_get_host (self->connection),
+  SpiritVm *vm = spirit_vm_new (self->auth, self->worker, spirit_connection_get_host (self->connection),
                                 state->domain, state->info);
 
   g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
@@ -216,7 +222,7 @@ spirit_host_add_domain (SpiritHost *self, GVirDomain *domain)
   task = g_task_new (self, NULL, on_add_domain_done, g_strdup (uuid));
   g_task_set_source_tag (task, spirit_host_add_domain);
   g_task_set_task_data (task, g_object_ref (domain), g_object_unref);
-  g_task_run_in_thread (task, add_domain_thread);
+  spirit_worker_run (self->worker, task, add_domain_thread);
 }
 
 static void
@@ -352,7 +358,7 @@ on_connected (SpiritConnection *connection, gpointer user_data)
   task = g_task_new (self, NULL, on_resync_done, GUINT_TO_POINTER (++self->resync_generation));
   g_task_set_source_tag (task, on_connected);
   g_task_set_task_data (task, g_object_ref (spirit_connection_get_gvir (connection)), g_object_unref);
-  g_task_run_in_thread (task, resync_thread);
+  spirit_worker_run (self->worker, task, resync_thread);
 }
 
 static void
@@ -381,6 +387,7 @@ spirit_host_new (SpiritAuth *auth,
   SpiritHost *self = g_object_new (SPIRIT_TYPE_HOST, NULL);
 
   self->auth = g_object_ref (auth);
+  self->worker = spirit_worker_new (SPIRIT_HOST_MAX_WORKERS);
   self->object_manager = g_object_ref (object_manager);
   self->connection = spirit_connection_new (name, uri);
   g_signal_connect_object (self->connection, "connected", G_CALLBACK (on_connected), self, 0);

@@ -11,6 +11,7 @@
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
 #include "spirit-vm-ops.h"
+#include "spirit-worker.h"
 
 typedef struct
 {
@@ -24,6 +25,7 @@ struct _SpiritVm
   GObject parent_instance;
 
   SpiritAuth *auth;
+  SpiritWorker *worker; /* the host's; the host outlives its VMs */
   char *host;
   char *uuid;
   char *object_path;
@@ -344,7 +346,7 @@ spirit_vm_refresh (SpiritVm *self)
   task = g_task_new (self, NULL, on_refresh_done, NULL);
   g_task_set_source_tag (task, spirit_vm_refresh);
   g_task_set_task_data (task, g_object_ref (self->domain), g_object_unref);
-  g_task_run_in_thread (task, refresh_thread);
+  spirit_worker_run (self->worker, task, refresh_thread);
 }
 
 /* --- method calls ------------------------------------------------------------------------ */
@@ -427,7 +429,7 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
   task = g_task_new (self, NULL, on_call_done, g_steal_pointer (&call));
   g_task_set_source_tag (task, on_authorized);
   g_task_set_task_data (task, user_data, NULL);
-  g_task_run_in_thread (task, call_thread);
+  spirit_worker_run (self->worker, task, call_thread);
 }
 
 static gboolean
@@ -498,7 +500,11 @@ on_handle_snapshot (SpiritDBusVm *iface,
 }
 
 SpiritVm *
-spirit_vm_new (SpiritAuth *auth, const char *host, GVirDomain *domain, const SpiritVmInfo *info)
+spirit_vm_new (SpiritAuth *auth,
+               SpiritWorker *worker,
+               const char *host,
+               GVirDomain *domain,
+               const SpiritVmInfo *info)
 {
   SpiritVm *self = g_object_new (SPIRIT_TYPE_VM, NULL);
   static const char *const simple_methods[] = {
@@ -507,6 +513,7 @@ spirit_vm_new (SpiritAuth *auth, const char *host, GVirDomain *domain, const Spi
   };
 
   self->auth = g_object_ref (auth);
+  self->worker = worker;
   self->host = g_strdup (host);
   self->uuid = g_strdup (info->uuid);
   self->object_path = spirit_vm_object_path_for (host, info->uuid);

@@ -10,6 +10,7 @@
 
 #include "spirit-auth.h"
 #include "spirit-vm-info.h"
+#include "spirit-worker.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +18,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SpiritVm, spirit_vm, SPIRIT, VM, GObject)
 
 SpiritVm *spirit_vm_new (SpiritAuth *auth,
+                        SpiritWorker *worker,
                         const char *host,
                         GVirDomain *domain,
                         const SpiritVmInfo *info);

@@ -245,10 +245,18 @@ class ReplaceTest(SpiritTestCase):
         second = SpiritDaemon(self.address, self.uri, ["--no-polkit", "--replace"])
         try:
             self.assertEqual(first.process.wait(timeout=30), 0, first.output())
-            wait_until(lambda: self.manager.get_name_owner() is not None, what="the new owner")
-            self.wait_connected()
             self.assertIn("Replaced by another instance", first.output())
-            self.assertEqual(self.vm_names(), ["alpha", "beta", "gamma"])
+
+            def owner_pid():
+                owner = self.manager.get_name_owner()  # may still be the old, gone, owner
+                try:
+                    return self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                              "GetConnectionUnixProcessID", GLib.Variant("(s)", (owner,)), None, 0,
+                                              5000, None).unpack()[0]
+                except (GLib.Error, TypeError):
+                    return None
+            wait_until(lambda: owner_pid() == second.process.pid, what="the new instance to own the name")
+            wait_until(lambda: self.vm_names() == ["alpha", "beta", "gamma"], what="the new instance's VMs")
         finally:
             self.daemon = second
 
