@@ -69,9 +69,11 @@ drop_partial_frame (SpiritDecoder *d)
 void
 spirit_decoder_resync (SpiritDecoder *d, const char *session)
 {
+  gchar *copy = g_strdup (session); /* session may be d->session itself */
+
   drop_partial_frame (d);
   g_free (d->session);
-  d->session = g_strdup (session);
+  d->session = copy;
   d->hunting = TRUE;
   d->hunt_have = 0;
 }
