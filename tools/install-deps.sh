@@ -22,6 +22,8 @@ packages=(
   bash-completion tmux expect procps psmisc
   # benchmarks' anchors
   qemu-guest-agent
+  # bench/bench-listing.py (libvirt in-process comparison)
+  python3-libvirt
 )
 
 export DEBIAN_FRONTEND=noninteractive
