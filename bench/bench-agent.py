@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""spirit-agent vs qemu-guest-agent's guest-exec vs the raw virtio-serial channel, in one guest.
+
+A benchmark, not a test (bench/run-agent.sh runs it; the suite never does). One TCG guest gets
+three channels: spirit.0 (spirit-agent), org.qemu.guest_agent.0 (Debian's qemu-ga, driven through
+libvirt's qemuAgentCommand, i.e. what `virsh qemu-agent-command` does, in-process) and
+spirit.raw (bytes written by dd in the guest, read from the socket on the host: no agent logic).
+
+Measured:
+  round trip   exec of `true` until its exit status is known (median of N)
+  first byte   exec of `echo x; sleep 2` until the first output byte is on the host
+  throughput   64 MiB of guest output (qemu-ga: 16 MiB, its capture limit per stream)
+"""
+
+import argparse
+import base64
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "agent"))
+import agentguest  # noqa: E402
+from agentclient import STDOUT, AgentClient  # noqa: E402
+from agentguest import AgentGuest, GuestFiles  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+class QemuGA:
+    def __init__(self, domain_name):
+        import libvirt
+        import libvirt_qemu
+        self.qemu = libvirt_qemu
+        self.conn = libvirt.open(agentguest.realguest.URI)
+        self.dom = self.conn.lookupByName(domain_name)
+
+    def cmd(self, execute, arguments=None, timeout=60):
+        msg = {"execute": execute}
+        if arguments is not None:
+            msg["arguments"] = arguments
+        return json.loads(self.qemu.qemuAgentCommand(self.dom, json.dumps(msg), timeout, 0))["return"]
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.cmd("guest-ping", timeout=5)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def run(self, path, args=(), capture=True):
+        """guest-exec, then guest-exec-status back to back until it exited (the only way)."""
+        pid = self.cmd("guest-exec", {"path": path, "arg": list(args),
+                                      "capture-output": capture})["pid"]
+        while True:
+            status = self.cmd("guest-exec-status", {"pid": pid})
+            if status["exited"]:
+                return status
+
+
+def ms(seconds):
+    return "%.1f ms" % (seconds * 1000)
+
+
+def bench(args):
+    agentguest.realguest.ensure_libvirtd()
+    files = GuestFiles([args.agent, "/usr/sbin/qemu-ga", os.path.join(HERE, "agent-bench-guest.sh")])
+    sock = os.path.join(files.dir, "spirit.0.sock")
+    raw_sock = os.path.join(files.dir, "spirit.raw.sock")
+    qga_sock = os.path.join(files.dir, "qga.sock")
+    name = "spirit-agentbench-%d" % os.getpid()
+    guest = AgentGuest(files, name, sock, agent="/usr/bin/agent-bench-guest.sh", memory=768,
+                       extra_channels=[("org.qemu.guest_agent.0", qga_sock),
+                                       ("spirit.raw", raw_sock)])
+    results = {}
+    try:
+        kernel = guest.start()
+        client = AgentClient(socket_path=sock)
+        client.hello(timeout=90)
+        qga = QemuGA(name)
+        qga.wait_ready()
+        print("guest up: kernel %s, agents answering" % kernel, file=sys.stderr)
+
+        # round trip of `true`
+        for _ in range(3):
+            client.run(["true"])
+            qga.run("true")
+        spirit_rt, qga_rt = [], []
+        for _ in range(args.iterations):
+            t = time.monotonic()
+            job = client.run(["true"])
+            spirit_rt.append(time.monotonic() - t)
+            assert job.exit["code"] == 0
+            t = time.monotonic()
+            status = qga.run("true", capture=False)
+            qga_rt.append(time.monotonic() - t)
+            assert status["exitcode"] == 0
+        results["round trip (median)"] = (statistics.median(spirit_rt), statistics.median(qga_rt))
+
+        # time to first byte
+        t = time.monotonic()
+        job = client.exec(shell="echo x; sleep 2")
+        client.wait_for(lambda: job.count[STDOUT] > 0, 30, "first byte")
+        spirit_ttfb = time.monotonic() - t
+        client.wait(job)
+        spirit_total = time.monotonic() - t
+        t = time.monotonic()
+        status = qga.run("sh", ["-c", "echo x; sleep 2"])
+        qga_ttfb = time.monotonic() - t
+        assert base64.b64decode(status["out-data"]) == b"x\n"
+        results["first byte of `echo x; sleep 2`"] = (spirit_ttfb, qga_ttfb)
+        results["  (spirit: whole command)"] = (spirit_total, None)
+
+        # throughput: spirit 64 MiB, raw 64 MiB, qemu-ga 16 MiB (and its truncation at 64)
+        gen = client.run(shell="head -c %d /dev/urandom >/tmp/big && head -c %d /tmp/big >/tmp/q16"
+                         % (64 * MiB, 16 * MiB), timeout=600)
+        assert gen.exit["code"] == 0, gen.stderr
+        best = None
+        for _ in range(args.repeat):
+            t = time.monotonic()
+            job = client.exec(["cat", "/tmp/big"], keep_output=False, window=args.window)
+            client.wait(job, 600)
+            dt = time.monotonic() - t
+            assert job.count[STDOUT] == 64 * MiB
+            best = dt if best is None else min(best, dt)
+        spirit_tp = 64 / best
+
+        best = None
+        for _ in range(args.repeat):
+            raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            raw.connect(raw_sock)
+            t = time.monotonic()
+            job = client.exec(["dd", "if=/tmp/big", "of=/dev/virtio-ports/spirit.raw", "bs=65536"])
+            got = 0
+            while got < 64 * MiB:
+                chunk = raw.recv(1 << 20)
+                assert chunk, "raw channel closed after %d bytes" % got
+                got += len(chunk)
+            dt = time.monotonic() - t
+            raw.close()
+            client.wait(job, 60)
+            best = dt if best is None else min(best, dt)
+        raw_tp = 64 / best
+
+        t = time.monotonic()
+        status = qga.run("cat", ["/tmp/q16"])
+        dt = time.monotonic() - t
+        assert len(base64.b64decode(status["out-data"])) == 16 * MiB
+        qga_tp = 16 / dt
+        status = qga.run("cat", ["/tmp/big"])
+        qga_truncated = (len(base64.b64decode(status["out-data"])) // MiB,
+                         status.get("out-truncated"))
+        results["throughput MiB/s (spirit 64 MiB, qemu-ga 16 MiB)"] = (spirit_tp, qga_tp)
+        results["raw channel MiB/s (dd in the guest, 64 MiB)"] = (raw_tp, None)
+        client.close()
+    finally:
+        if not args.keep:
+            guest.undefine()
+            files.cleanup()
+
+    print("\n%-52s %14s %14s" % ("", "spirit-agent", "qemu-ga"))
+    for k, (a, b) in results.items():
+        if "MiB/s" in k:
+            print("%-52s %14.1f %14s" % (k, a, "%.1f" % b if b else "-"))
+        else:
+            print("%-52s %14s %14s" % (k, ms(a), ms(b) if b else "-"))
+    rt = results["round trip (median)"]
+    print("\nround trip: spirit-agent is %.1fx faster than guest-exec (goal: >= 5x)" % (rt[1] / rt[0]))
+    print("throughput: spirit-agent is %.2f of the raw channel (goal: >= 0.5), %.1fx qemu-ga"
+          % (spirit_tp / raw_tp, spirit_tp / qga_tp))
+    print("first byte: %s before the command's end (%s); qemu-ga: only at the end (%s)"
+          % (ms(results["first byte of `echo x; sleep 2`"][0]), ms(spirit_total), ms(qga_ttfb)))
+    print("qemu-ga on 64 MiB of output: returned %d MiB, out-truncated=%s" % qga_truncated)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agent", default=os.environ.get("SPIRIT_AGENT", "build-agent/agent/spirit-agent"))
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--window", type=int, default=4 * MiB)
+    parser.add_argument("--keep", action="store_true")
+    bench(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
