@@ -11,6 +11,7 @@
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
 #include "spirit-vm.h"
+#include "spirit-object-tree.h"
 #include "spirit-worker.h"
 
 struct _SpiritHost
@@ -20,7 +21,7 @@ struct _SpiritHost
   SpiritAuth *auth;
   SpiritWorker *worker; /* this host's libvirt calls run here, and only here */
   SpiritConnection *connection;
-  GDBusObjectManagerServer *object_manager;
+  SpiritObjectTree *tree; /* the manager's; it outlives its hosts */
   gboolean connected; /* connected and listed: the VM objects are current */
 
   GHashTable *vms;       /* uuid → SpiritVm */
@@ -81,7 +82,6 @@ spirit_host_dispose (GObject *object)
   g_clear_pointer (&self->adding, g_hash_table_unref);
   g_clear_pointer (&self->touched, g_hash_table_unref);
   g_clear_object (&self->connection);
-  g_clear_object (&self->object_manager);
   g_clear_object (&self->auth);
   g_clear_pointer (&self->worker, spirit_worker_free);
   G_OBJECT_CLASS (spirit_host_parent_class)->dispose (object);
@@ -153,7 +153,7 @@ spirit_host_add_vm (SpiritHost *self, const SpiritDomainState *state)
 
   g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
   g_hash_table_replace (self->vms, g_strdup (state->info->uuid), vm);
-  g_dbus_object_manager_server_export (self->object_manager, spirit_vm_get_object (vm));
+  spirit_object_tree_add (self->tree, spirit_vm_get_object_path (vm), spirit_vm_get_skeleton (vm));
   g_debug ("Added VM %s (%s)", state->info->name, state->info->uuid);
 }
 
@@ -165,7 +165,7 @@ spirit_host_remove_vm (SpiritHost *self, const char *uuid)
   if (vm == NULL)
     return;
   g_debug ("Removed VM %s (%s)", spirit_vm_get_name (vm), uuid);
-  g_dbus_object_manager_server_unexport (self->object_manager, spirit_vm_get_object_path (vm));
+  spirit_object_tree_remove (self->tree, spirit_vm_get_object_path (vm));
   g_hash_table_remove (self->vms, uuid);
 }
 
@@ -325,8 +325,7 @@ on_resync_done (GObject *source, GAsyncResult *result, gpointer user_data)
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (!g_hash_table_contains (seen, key))
       {
-        g_dbus_object_manager_server_unexport (self->object_manager,
-                                               spirit_vm_get_object_path (value));
+        spirit_object_tree_remove (self->tree, spirit_vm_get_object_path (value));
         g_hash_table_iter_remove (&iter);
       }
 
@@ -380,7 +379,7 @@ on_disconnected (SpiritConnection *connection, gpointer user_data)
 
 SpiritHost *
 spirit_host_new (SpiritAuth *auth,
-                 GDBusObjectManagerServer *object_manager,
+                 SpiritObjectTree *tree,
                  const char *name,
                  const char *uri)
 {
@@ -388,7 +387,7 @@ spirit_host_new (SpiritAuth *auth,
 
   self->auth = g_object_ref (auth);
   self->worker = spirit_worker_new (SPIRIT_HOST_MAX_WORKERS);
-  self->object_manager = g_object_ref (object_manager);
+  self->tree = tree;
   self->connection = spirit_connection_new (name, uri);
   g_signal_connect_object (self->connection, "connected", G_CALLBACK (on_connected), self, 0);
   g_signal_connect_object (self->connection, "disconnected", G_CALLBACK (on_disconnected), self, 0);

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "spirit-auth.h"
+#include "spirit-object-tree.h"
 
 G_BEGIN_DECLS
 
@@ -15,7 +16,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SpiritHost, spirit_host, SPIRIT, HOST, GObject)
 
 SpiritHost *spirit_host_new (SpiritAuth *auth,
-                             GDBusObjectManagerServer *object_manager,
+                             SpiritObjectTree *tree,
                              const char *name,
                              const char *uri);
 void spirit_host_start (SpiritHost *self);

@@ -17,7 +17,7 @@ struct _SpiritManager
 
   GDBusConnection *bus;
   SpiritAuth *auth;
-  GDBusObjectManagerServer *object_manager;
+  SpiritObjectTree *tree; /* every VM object of every host */
   SpiritDBusManager *iface;
   GPtrArray *hosts; /* SpiritHost*, in configuration order */
 };
@@ -30,7 +30,7 @@ spirit_manager_dispose (GObject *object)
   SpiritManager *self = SPIRIT_MANAGER (object);
 
   g_clear_pointer (&self->hosts, g_ptr_array_unref);
-  g_clear_object (&self->object_manager);
+  g_clear_pointer (&self->tree, spirit_object_tree_free);
   g_clear_object (&self->iface);
   g_clear_object (&self->auth);
   g_clear_object (&self->bus);
@@ -226,14 +226,14 @@ spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *
 
   self->bus = g_object_ref (bus);
   self->auth = g_object_ref (auth);
-  self->object_manager = g_dbus_object_manager_server_new (SPIRIT_OBJECT_ROOT);
+  self->tree = spirit_object_tree_new (SPIRIT_OBJECT_ROOT);
   self->iface = spirit_dbus_manager_skeleton_new ();
   spirit_dbus_manager_set_version (self->iface, SPIRIT_VERSION);
 
   for (guint i = 0; i < config->hosts->len; i++)
     {
       const SpiritHostSpec *spec = g_ptr_array_index (config->hosts, i);
-      SpiritHost *host = spirit_host_new (auth, self->object_manager, spec->name, spec->uri);
+      SpiritHost *host = spirit_host_new (auth, self->tree, spec->name, spec->uri);
 
       g_signal_connect_object (host, "notify::connected", G_CALLBACK (on_host_connected_changed), self, 0);
       g_ptr_array_add (self->hosts, host);
@@ -252,8 +252,7 @@ spirit_manager_export (SpiritManager *self, GError **error)
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->iface), self->bus,
                                          SPIRIT_OBJECT_ROOT, error))
     return FALSE;
-  g_dbus_object_manager_server_set_connection (self->object_manager, self->bus);
-  return TRUE;
+  return spirit_object_tree_set_connection (self->tree, self->bus, error);
 }
 
 void

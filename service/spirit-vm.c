@@ -29,7 +29,6 @@ struct _SpiritVm
   char *host;
   char *uuid;
   char *object_path;
-  SpiritObjectSkeleton *object;
   SpiritDBusVm *iface;
   SpiritVmInfo *info; /* the last state applied; what check() functions see */
   GVirDomain *domain; /* NULL while the connection is down */
@@ -86,7 +85,6 @@ spirit_vm_dispose (GObject *object)
   spirit_vm_fail_waiters (self, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM, "The VM went away");
   g_clear_object (&self->domain);
   g_clear_object (&self->iface);
-  g_clear_object (&self->object);
   g_clear_object (&self->auth);
   G_OBJECT_CLASS (spirit_vm_parent_class)->dispose (object);
 }
@@ -517,7 +515,6 @@ spirit_vm_new (SpiritAuth *auth,
   self->host = g_strdup (host);
   self->uuid = g_strdup (info->uuid);
   self->object_path = spirit_vm_object_path_for (host, info->uuid);
-  self->object = spirit_object_skeleton_new (self->object_path);
   self->iface = spirit_dbus_vm_skeleton_new ();
   spirit_dbus_vm_set_uuid (self->iface, info->uuid);
   spirit_dbus_vm_set_host (self->iface, host);
@@ -538,14 +535,13 @@ spirit_vm_new (SpiritAuth *auth,
 
   self->domain = domain ? g_object_ref (domain) : NULL;
   spirit_vm_apply_info (self, info);
-  spirit_object_skeleton_set_dbus_vm (self->object, self->iface);
   return self;
 }
 
-GDBusObjectSkeleton *
-spirit_vm_get_object (SpiritVm *self)
+GDBusInterfaceSkeleton *
+spirit_vm_get_skeleton (SpiritVm *self)
 {
-  return G_DBUS_OBJECT_SKELETON (self->object);
+  return G_DBUS_INTERFACE_SKELETON (self->iface);
 }
 
 const char *

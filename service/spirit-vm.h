@@ -23,7 +23,7 @@ SpiritVm *spirit_vm_new (SpiritAuth *auth,
                         GVirDomain *domain,
                         const SpiritVmInfo *info);
 
-GDBusObjectSkeleton *spirit_vm_get_object (SpiritVm *self);
+GDBusInterfaceSkeleton *spirit_vm_get_skeleton (SpiritVm *self);
 const char *spirit_vm_get_object_path (SpiritVm *self);
 const char *spirit_vm_get_uuid (SpiritVm *self);
 const char *spirit_vm_get_name (SpiritVm *self);

@@ -1,9 +1,10 @@
 /* spirit-pci-device.c: PCI functions read from /sys/bus/pci, names from udev.
  *
- * Vendor and model names come from libgudev when it sees the same devices as we do (the real
- * system, or umockdev's testbed), from the udev database's ID_*_FROM_DATABASE properties; else
- * from the hwdb directly, keyed by the device's modalias, which needs no running udevd (the test
- * guest has none).
+ * Vendor and model names are looked up on first use (the swap re-discovers and needs none). They
+ * come from libgudev when it sees the same devices as we do (the real system, or umockdev's
+ * testbed), from the udev database's ID_*_FROM_DATABASE properties; else from the hwdb directly,
+ * keyed by the device's modalias, which needs no running udevd (the test guest has none). The
+ * lookup fills in the object: a device is used by one thread at a time.
  */
 #define G_LOG_DOMAIN "spirit-pci-device"
 
@@ -13,6 +14,7 @@
 
 #include <gudev/gudev.h>
 #include <libudev.h>
+#include <stdio.h>
 #include <string.h>
 
 struct _SpiritPciDevice
@@ -27,6 +29,7 @@ struct _SpiritPciDevice
   char *driver;
   int iommu_group;
   gboolean boot_vga;
+  gboolean names_looked_up;
   char *vendor_name;
   char *model_name;
 };
@@ -92,6 +95,9 @@ lookup_names (SpiritPciDevice *self)
   g_autofree char *modalias = spirit_sysfs_read_or_null (modalias_path);
   struct udev_list_entry *entry;
 
+  if (self->names_looked_up)
+    return;
+  self->names_looked_up = TRUE;
   if (spirit_sysfs_is_real () || g_getenv ("UMOCKDEV_DIR") != NULL)
     {
       g_autoptr (GUdevClient) client = g_udev_client_new (NULL);
@@ -175,7 +181,6 @@ spirit_pci_device_new (const char *address, GError **error)
   boot_vga_path = spirit_pci_device_path (self->address, "boot_vga");
   boot_vga = spirit_sysfs_read_or_null (boot_vga_path);
   self->boot_vga = g_strcmp0 (boot_vga, "1") == 0;
-  lookup_names (self);
   return g_steal_pointer (&self);
 }
 
@@ -239,6 +244,7 @@ const char *
 spirit_pci_device_get_vendor_name (SpiritPciDevice *self)
 {
   g_return_val_if_fail (SPIRIT_IS_PCI_DEVICE (self), NULL);
+  lookup_names (self);
   return self->vendor_name;
 }
 
@@ -246,6 +252,7 @@ const char *
 spirit_pci_device_get_model_name (SpiritPciDevice *self)
 {
   g_return_val_if_fail (SPIRIT_IS_PCI_DEVICE (self), NULL);
+  lookup_names (self);
   return self->model_name;
 }
 

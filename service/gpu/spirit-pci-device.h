@@ -1,7 +1,7 @@
 /* spirit-pci-device.h: one PCI function as sysfs shows it, and the live reads the swap needs.
  *
  * A SpiritPciDevice is a snapshot taken when it is made (ids, class, driver, IOMMU group,
- * boot_vga, names). The spirit_pci_read_*() functions read the kernel's state now: the binding
+ * boot_vga; names on first use). The spirit_pci_read_*() functions read the kernel's state now: the binding
  * code waits on them, never on a snapshot. All paths go through spirit-sysfs.
  */
 #pragma once
