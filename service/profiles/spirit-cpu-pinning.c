@@ -176,7 +176,7 @@ set_refusal (GError **error,
       if (lower + widest <= available)
         g_string_append_printf (suggest, "%s%u", suggest->len ? " or " : "", lower + widest);
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
-                   "%u vCPUs cannot be pinned to whole cores: this host's cores have %u threads "
+                   "%u vCPU(s) cannot be pinned to whole cores: this host's cores have %u threads "
                    "each, and Spirit never splits a core between the guest and the host. Ask for "
                    "a multiple of %u vCPUs (%s), or pin an explicit CPU list",
                    vcpus, widest, widest, suggest->str);
@@ -201,7 +201,7 @@ compute_auto (const SpiritCpuTopology *topology, guint vcpus, GError **error)
   if (topology->cores->len < 2)
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
-                   "This host has a single core (CPUs %s), which Spirit leaves to the host: "
+                   "This host has a single core (CPU %s), which Spirit leaves to the host: "
                    "create the VM without CPU pinning",
                    host_cpus);
       return NULL;
@@ -221,7 +221,7 @@ compute_auto (const SpiritCpuTopology *topology, guint vcpus, GError **error)
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "%u vCPUs cannot be pinned: this host has %u CPUs and Spirit leaves the core "
-                   "of CPUs %s to the host, so at most %u vCPUs can be pinned. Ask for %u vCPUs "
+                   "of CPU %s to the host, so at most %u vCPUs can be pinned. Ask for %u vCPUs "
                    "or fewer, or create the VM without pinning",
                    vcpus, spirit_cpu_topology_get_n_cpus (topology), host_cpus, available,
                    available);
@@ -289,9 +289,8 @@ compute_list (const SpiritCpuTopology *topology, guint vcpus, const char *reques
   for (guint i = 0; i < cpus->len; i++)
     {
       guint cpu = g_array_index (cpus, guint, i);
-      const SpiritCpuCore *core = spirit_cpu_topology_find_core (topology, cpu);
 
-      if (core == NULL)
+      if (spirit_cpu_topology_find_core (topology, cpu) == NULL)
         {
           g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                        "CPU %u in the pin list \"%s\" is not an online CPU of this host (online: "
@@ -299,6 +298,12 @@ compute_list (const SpiritCpuTopology *topology, guint vcpus, const char *reques
                        cpu, request, online);
           return NULL;
         }
+    }
+  for (guint i = 0; i < cpus->len; i++)
+    {
+      guint cpu = g_array_index (cpus, guint, i);
+      const SpiritCpuCore *core = spirit_cpu_topology_find_core (topology, cpu);
+
       for (guint t = 0; t < core->cpus->len; t++)
         {
           guint sibling = g_array_index (core->cpus, guint, t);

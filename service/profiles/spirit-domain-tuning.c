@@ -25,14 +25,18 @@ spirit_domain_tuning_apply_config (GVirConfigDomain *domain, const SpiritDomainT
   if (tuning->keep_pinning)
     return;
   if (cpu == NULL)
-    cpu = gvir_config_domain_cpu_new ();
+    {
+      g_autoptr (GVirConfigDomainCpu) fresh = gvir_config_domain_cpu_new ();
+      /* set_cpu replaces the <cpu> node: never hand it the node it already has. */
+      gvir_config_domain_set_cpu (domain, fresh);
+      cpu = gvir_config_domain_get_cpu (domain);
+    }
   /* One socket unless the pinning spans several: Windows client editions use two at most. */
   gvir_config_capabilities_cpu_topology_set_sockets (topology, pinning ? pinning->sockets : 1);
   gvir_config_capabilities_cpu_topology_set_cores (topology,
                                                    pinning ? pinning->cores : tuning->vcpus);
   gvir_config_capabilities_cpu_topology_set_threads (topology, pinning ? pinning->threads : 1);
   gvir_config_capabilities_cpu_set_topology (GVIR_CONFIG_CAPABILITIES_CPU (cpu), topology);
-  gvir_config_domain_set_cpu (domain, cpu);
 }
 
 static void

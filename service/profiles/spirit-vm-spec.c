@@ -114,20 +114,20 @@ opt_memory (SpiritVmSpec *spec, const char *key, GVariant *value, GError **error
   guint64 bytes = g_variant_get_uint64 (value);
   guint64 mib = bytes / (1024 * 1024);
 
-  if (bytes % (1024 * 1024) != 0)
-    {
-      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
-                   "Option 'memory' is %" G_GUINT64_FORMAT " bytes, not a whole number of MiB: "
-                   "use %" G_GUINT64_FORMAT " MiB (%" G_GUINT64_FORMAT " bytes)",
-                   bytes, mib + 1, (mib + 1) * 1024 * 1024);
-      return FALSE;
-    }
   if (mib * 1024 < SPIRIT_VM_MEMORY_MIN_KIB || mib * 1024 > SPIRIT_VM_MEMORY_MAX_KIB)
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "Option 'memory' is %" G_GUINT64_FORMAT " MiB: give between %" G_GUINT64_FORMAT
                    " MiB and %" G_GUINT64_FORMAT " MiB",
                    mib, SPIRIT_VM_MEMORY_MIN_KIB / 1024, SPIRIT_VM_MEMORY_MAX_KIB / 1024);
+      return FALSE;
+    }
+  if (bytes % (1024 * 1024) != 0)
+    {
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
+                   "Option 'memory' is %" G_GUINT64_FORMAT " bytes, not a whole number of MiB: "
+                   "use %" G_GUINT64_FORMAT " MiB (%" G_GUINT64_FORMAT " bytes)",
+                   bytes, mib + 1, (mib + 1) * 1024 * 1024);
       return FALSE;
     }
   spec->memory_kib = mib * 1024;
