@@ -57,18 +57,28 @@ spirit_pci_class_describe (guint32 class_code)
     guint32 subclass;
     const char *name;
   } subclasses[] = {
-    { 0x0300, "VGA controller" },    { 0x0302, "3D controller" },
+    { 0x0300, "VGA controller" },     { 0x0302, "3D controller" },
     { 0x0380, "display controller" }, { 0x0403, "audio device" },
-    { 0x0c03, "USB controller" },    { 0x0c80, "serial bus controller" },
-    { 0x0600, "host bridge" },       { 0x0601, "ISA bridge" },
-    { 0x0604, "PCI bridge" },        { 0x0106, "SATA controller" },
-    { 0x0108, "NVMe controller" },   { 0x0200, "Ethernet controller" },
+    { 0x0c03, "USB controller" },     { 0x0c80, "serial bus controller" },
+    { 0x0600, "host bridge" },        { 0x0601, "ISA bridge" },
+    { 0x0604, "PCI bridge" },         { 0x0106, "SATA controller" },
+    { 0x0108, "NVMe controller" },    { 0x0200, "Ethernet controller" },
     { 0x0280, "network controller" }, { 0x0c05, "SMBus controller" },
   };
   static const char *const bases[] = {
-    "unclassified device", "storage controller", "network controller", "display controller",
-    "multimedia device", "memory controller", "bridge", "communication controller",
-    "system peripheral", "input device", "docking station", "processor", "serial bus controller",
+    "unclassified device",
+    "storage controller",
+    "network controller",
+    "display controller",
+    "multimedia device",
+    "memory controller",
+    "bridge",
+    "communication controller",
+    "system peripheral",
+    "input device",
+    "docking station",
+    "processor",
+    "serial bus controller",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (subclasses); i++)
@@ -92,7 +102,7 @@ add_group (SpiritGpu *self, int group)
 static int
 compare_ints (gconstpointer a, gconstpointer b)
 {
-  return *(const int *) a - *(const int *) b;
+  return *(const int *)a - *(const int *)b;
 }
 
 static SpiritGpu *
@@ -149,8 +159,11 @@ lower_display_in_slot (SpiritPciDevice *device, GPtrArray *all)
     {
       SpiritPciDevice *other = g_ptr_array_index (all, i);
 
-      if (spirit_pci_device_is_display (other) && spirit_pci_device_same_slot (device, spirit_pci_device_get_address (other))
-          && g_strcmp0 (spirit_pci_device_get_address (other), spirit_pci_device_get_address (device)) < 0)
+      if (spirit_pci_device_is_display (other)
+          && spirit_pci_device_same_slot (device, spirit_pci_device_get_address (other))
+          && g_strcmp0 (spirit_pci_device_get_address (other),
+                        spirit_pci_device_get_address (device))
+               < 0)
         return TRUE;
     }
   return FALSE;
@@ -312,7 +325,8 @@ static gboolean
 is_function (SpiritGpu *self, const char *address)
 {
   for (guint i = 0; i < self->functions->len; i++)
-    if (g_str_equal (spirit_pci_device_get_address (g_ptr_array_index (self->functions, i)), address))
+    if (g_str_equal (spirit_pci_device_get_address (g_ptr_array_index (self->functions, i)),
+                     address))
       return TRUE;
   return FALSE;
 }
@@ -353,10 +367,10 @@ spirit_gpu_check_viable (SpiritGpu *self, GError **error)
                    "IOMMU group %d of the GPU %s also holds %s (%s [%04x:%04x], driver %s), "
                    "which is not one of the GPU's functions or a PCI bridge: passing the group "
                    "would take it from the host",
-                   spirit_pci_device_get_iommu_group (member), spirit_gpu_get_address (self), address,
-                   spirit_pci_class_describe (spirit_pci_device_get_class (member)),
-                   spirit_pci_device_get_vendor_id (member), spirit_pci_device_get_device_id (member),
-                   driver ? driver : "none");
+                   spirit_pci_device_get_iommu_group (member), spirit_gpu_get_address (self),
+                   address, spirit_pci_class_describe (spirit_pci_device_get_class (member)),
+                   spirit_pci_device_get_vendor_id (member),
+                   spirit_pci_device_get_device_id (member), driver ? driver : "none");
       return FALSE;
     }
   return TRUE;

@@ -3,4 +3,8 @@
 
 #include "spirit-gpu-error.h"
 
-G_DEFINE_QUARK (spirit-gpu-error-quark, spirit_gpu_error)
+GQuark
+spirit_gpu_error_quark (void)
+{
+  return g_quark_from_static_string ("spirit-gpu-error-quark");
+}

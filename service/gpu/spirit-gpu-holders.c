@@ -126,8 +126,8 @@ scan_maps (int pid, GPtrArray *nodes, GPtrArray *holders)
         {
           /* the real /dev path, when the tree is the real one */
           for (guint j = 0; j < nodes->len && spirit_sysfs_is_real (); j++)
-            if (g_str_equal (((SpiritDevNode *) g_ptr_array_index (nodes, j))->path, path))
-              node = ((SpiritDevNode *) g_ptr_array_index (nodes, j))->path;
+            if (g_str_equal (((SpiritDevNode *)g_ptr_array_index (nodes, j))->path, path))
+              node = ((SpiritDevNode *)g_ptr_array_index (nodes, j))->path;
         }
       if (node != NULL)
         add_holder (holders, pid, node);
@@ -138,7 +138,7 @@ GPtrArray *
 spirit_gpu_find_holders (GPtrArray *nodes)
 {
   g_autoptr (GPtrArray) holders
-    = g_ptr_array_new_with_free_func ((GDestroyNotify) spirit_holder_free);
+    = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_holder_free);
   DIR *proc;
   struct dirent *entry;
   int self = getpid ();
@@ -155,10 +155,11 @@ spirit_gpu_find_holders (GPtrArray *nodes)
     {
       guint64 pid;
 
-      if (!g_ascii_string_to_unsigned (entry->d_name, 10, 1, G_MAXINT, &pid, NULL) || (int) pid == self)
+      if (!g_ascii_string_to_unsigned (entry->d_name, 10, 1, G_MAXINT, &pid, NULL)
+          || (int)pid == self)
         continue;
-      scan_fds ((int) pid, nodes, holders);
-      scan_maps ((int) pid, nodes, holders);
+      scan_fds ((int)pid, nodes, holders);
+      scan_maps ((int)pid, nodes, holders);
     }
   closedir (proc);
   return g_steal_pointer (&holders);
@@ -194,7 +195,7 @@ wait_exits (GArray *fds, gint64 deadline, GCancellable *cancellable)
           polls[n++] = (struct pollfd){ .fd = g_array_index (fds, int, i), .events = POLLIN };
       if (n == 0 || remaining <= 0 || g_cancellable_is_cancelled (cancellable))
         return;
-      if (poll (polls, n, (int) ((remaining + 999) / 1000)) <= 0)
+      if (poll (polls, n, (int)((remaining + 999) / 1000)) <= 0)
         continue;
       for (nfds_t j = 0; j < n; j++)
         {
@@ -238,7 +239,7 @@ spirit_gpu_end_holders (GPtrArray *holders,
         g_message ("Ending %s (pid %d), which holds %s", holder->comm, holder->pid, holder->node);
       g_array_append_val (fds, fd);
     }
-  wait_exits (fds, g_get_monotonic_time () + (gint64) timeout_ms * 1000, cancellable);
+  wait_exits (fds, g_get_monotonic_time () + (gint64)timeout_ms * 1000, cancellable);
 
   for (guint i = 0; i < fds->len; i++)
     {
@@ -250,7 +251,7 @@ spirit_gpu_end_holders (GPtrArray *holders,
                  g_array_index (pids, int, i), timeout_ms);
       pidfd_send_signal (fd, SIGKILL, NULL, 0);
     }
-  wait_exits (fds, g_get_monotonic_time () + (gint64) timeout_ms * 1000, cancellable);
+  wait_exits (fds, g_get_monotonic_time () + (gint64)timeout_ms * 1000, cancellable);
 
   for (guint i = 0; i < fds->len; i++)
     {

@@ -108,7 +108,8 @@ lookup_names (SpiritPciDevice *self)
         {
           self->vendor_name
             = g_strdup (g_udev_device_get_property (device, "ID_VENDOR_FROM_DATABASE"));
-          self->model_name = g_strdup (g_udev_device_get_property (device, "ID_MODEL_FROM_DATABASE"));
+          self->model_name
+            = g_strdup (g_udev_device_get_property (device, "ID_MODEL_FROM_DATABASE"));
         }
     }
   if (self->vendor_name != NULL && self->model_name != NULL)
@@ -127,15 +128,15 @@ lookup_names (SpiritPciDevice *self)
   if (hwdb != NULL)
     {
       udev_list_entry_foreach (entry, udev_hwdb_get_properties_list_entry (hwdb, modalias, 0))
-        {
-          const char *name = udev_list_entry_get_name (entry);
-          const char *value = udev_list_entry_get_value (entry);
+      {
+        const char *name = udev_list_entry_get_name (entry);
+        const char *value = udev_list_entry_get_value (entry);
 
-          if (self->vendor_name == NULL && g_strcmp0 (name, "ID_VENDOR_FROM_DATABASE") == 0)
-            self->vendor_name = g_strdup (value);
-          else if (self->model_name == NULL && g_strcmp0 (name, "ID_MODEL_FROM_DATABASE") == 0)
-            self->model_name = g_strdup (value);
-        }
+        if (self->vendor_name == NULL && g_strcmp0 (name, "ID_VENDOR_FROM_DATABASE") == 0)
+          self->vendor_name = g_strdup (value);
+        else if (self->model_name == NULL && g_strcmp0 (name, "ID_MODEL_FROM_DATABASE") == 0)
+          self->model_name = g_strdup (value);
+      }
     }
   g_mutex_unlock (&hwdb_lock);
 }
@@ -150,7 +151,8 @@ spirit_pci_device_new (const char *address, GError **error)
 
   if (!spirit_pci_address_is_valid (address))
     {
-      g_set_error (error, SPIRIT_GPU_ERROR, SPIRIT_GPU_ERROR_NOT_FOUND, "“%s” is not a PCI address", address);
+      g_set_error (error, SPIRIT_GPU_ERROR, SPIRIT_GPU_ERROR_NOT_FOUND, "“%s” is not a PCI address",
+                   address);
       return NULL;
     }
 
@@ -170,9 +172,9 @@ spirit_pci_device_new (const char *address, GError **error)
       || !spirit_sysfs_read_hex (vendor_path, &vendor_id, error)
       || !spirit_sysfs_read_hex (device_path, &device_id, error))
     return NULL;
-  self->class_code = (guint32) class_code;
-  self->vendor_id = (guint16) vendor_id;
-  self->device_id = (guint16) device_id;
+  self->class_code = (guint32)class_code;
+  self->vendor_id = (guint16)vendor_id;
+  self->device_id = (guint16)device_id;
 
   self->driver = spirit_pci_read_driver (self->address, error);
   if (self->driver == NULL && error != NULL && *error != NULL)
@@ -341,7 +343,7 @@ spirit_pci_read_iommu_group (const char *address, GError **error)
                    "%s points to “%s”, not an IOMMU group", link, target);
       return -1;
     }
-  return (int) group;
+  return (int)group;
 }
 
 static GPtrArray *
@@ -474,7 +476,7 @@ spirit_pci_list_device_nodes (const char *address, GError **error)
 {
   g_autofree char *dir = spirit_pci_device_path (address, NULL);
   g_autoptr (GPtrArray) nodes
-    = g_ptr_array_new_with_free_func ((GDestroyNotify) spirit_dev_node_free);
+    = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_dev_node_free);
 
   if (!spirit_sysfs_exists (dir))
     {

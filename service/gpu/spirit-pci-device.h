@@ -1,8 +1,8 @@
 /* spirit-pci-device.h: one PCI function as sysfs shows it, and the live reads the swap needs.
  *
  * A SpiritPciDevice is a snapshot taken when it is made (ids, class, driver, IOMMU group,
- * boot_vga; names on first use). The spirit_pci_read_*() functions read the kernel's state now: the binding
- * code waits on them, never on a snapshot. All paths go through spirit-sysfs.
+ * boot_vga; names on first use). The spirit_pci_read_*() functions read the kernel's state now: the
+ * binding code waits on them, never on a snapshot. All paths go through spirit-sysfs.
  */
 #pragma once
 
@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define SPIRIT_PCI_CLASS_DISPLAY 0x03   /* base class: VGA, XGA, 3D, other display */
+#define SPIRIT_PCI_CLASS_DISPLAY 0x03 /* base class: VGA, XGA, 3D, other display */
 #define SPIRIT_PCI_CLASS_BRIDGE_PCI 0x0604
 #define SPIRIT_PCI_CLASS_BRIDGE_PCI_SEMI 0x0609
 

@@ -67,7 +67,7 @@ parse_errno (const char *text, int *out)
       }
   if (!g_ascii_string_to_unsigned (text, 10, 1, 4095, &n, NULL))
     return FALSE;
-  *out = (int) n;
+  *out = (int)n;
   return TRUE;
 }
 
@@ -90,7 +90,8 @@ parse_rule (const char *text, GError **error)
   if (!g_strv_contains ((const char *const[]){ "read", "write", "readlink", "list", NULL }, op))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Fault rule “%s”: unknown operation “%s” (read, write, readlink, list)", text, op);
+                   "Fault rule “%s”: unknown operation “%s” (read, write, readlink, list)", text,
+                   op);
       return NULL;
     }
   fields = g_strsplit (colon + 1, ",", -1);
@@ -122,10 +123,10 @@ parse_rule (const char *text, GError **error)
         ;
       else if (g_str_has_prefix (opt, "nth=")
                && g_ascii_string_to_unsigned (opt + 4, 10, 1, G_MAXUINT, &n, NULL))
-        rule->nth = (guint) n;
+        rule->nth = (guint)n;
       else if (g_str_has_prefix (opt, "count=")
                && g_ascii_string_to_unsigned (opt + 6, 10, 0, G_MAXUINT, &n, NULL))
-        rule->count = (guint) n;
+        rule->count = (guint)n;
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -148,7 +149,7 @@ parse_rule (const char *text, GError **error)
 static GPtrArray *
 parse_faults (const char *spec, GError **error)
 {
-  g_autoptr (GPtrArray) rules = g_ptr_array_new_with_free_func ((GDestroyNotify) fault_rule_free);
+  g_autoptr (GPtrArray) rules = g_ptr_array_new_with_free_func ((GDestroyNotify)fault_rule_free);
   g_auto (GStrv) parts = g_strsplit (spec ? spec : "", ";", -1);
 
   for (guint i = 0; parts[i] != NULL; i++)
@@ -290,7 +291,8 @@ check_fault (const char *op, const char *path, const char *value)
       if (rule->value != NULL && g_strcmp0 (rule->value, bare_value) != 0)
         continue;
       rule->matched++;
-      if (rule->matched < rule->nth || (rule->count > 0 && rule->matched >= rule->nth + rule->count))
+      if (rule->matched < rule->nth
+          || (rule->count > 0 && rule->matched >= rule->nth + rule->count))
         continue;
       faults_hit++;
       result = rule->drop ? -1 : rule->err;
@@ -418,7 +420,7 @@ spirit_sysfs_write (const char *path, const char *value, GError **error)
     }
   if (close (fd) < 0 && errno != EINTR)
     return set_errno_error (error, errno, FALSE, "Could not write “%s” to %s", shown, path);
-  if ((size_t) n != len)
+  if ((size_t)n != len)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "Could not write “%s” to %s: only %zd of %zu bytes taken", shown, path, n, len);
@@ -454,7 +456,7 @@ spirit_sysfs_read_link (const char *path, GError **error)
           set_errno_error (error, saved, FALSE, "Could not read the link %s", path);
           return NULL;
         }
-      if ((size_t) n < size)
+      if ((size_t)n < size)
         {
           target[n] = '\0';
           return target;
@@ -483,7 +485,7 @@ spirit_sysfs_exists (const char *path)
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *

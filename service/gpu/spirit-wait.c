@@ -24,7 +24,7 @@
 gint64
 spirit_wait_deadline_after_ms (guint timeout_ms)
 {
-  return g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
+  return g_get_monotonic_time () + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
 }
 
 /* Kernel uevents (group 1) and, where udevd runs, its re-broadcast after processing (group 2). */
@@ -42,10 +42,10 @@ open_uevent_socket (void)
       g_debug ("No uevent socket (%s); inotify and re-checks only", g_strerror (errno));
       return -1;
     }
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+  if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
     {
       addr.nl_groups = 1;
-      if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+      if (bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
         {
           g_debug ("Could not bind the uevent socket: %s", g_strerror (errno));
           close (fd);
@@ -129,8 +129,8 @@ spirit_wait_until (const char *what,
       if (now >= deadline)
         {
           g_set_error (error, SPIRIT_GPU_ERROR, SPIRIT_GPU_ERROR_TIMEOUT,
-                       "Timed out after %.2f s waiting for %s", (now - start) / (double) G_USEC_PER_SEC,
-                       what);
+                       "Timed out after %.2f s waiting for %s",
+                       (now - start) / (double)G_USEC_PER_SEC, what);
           break;
         }
       remaining_ms = (deadline - now + 999) / 1000;
@@ -141,7 +141,7 @@ spirit_wait_until (const char *what,
         fds[n++] = (struct pollfd){ .fd = inotify_fd, .events = POLLIN };
       if (have_cancel_fd)
         fds[n++] = (struct pollfd){ .fd = cancel_fd.fd, .events = POLLIN };
-      if (poll (fds, n, (int) MIN (remaining_ms, recheck_ms)) > 0)
+      if (poll (fds, n, (int)MIN (remaining_ms, recheck_ms)) > 0)
         wakeups++;
       else
         recheck_ms = MIN (recheck_ms * 2, RECHECK_MAX_MS);
@@ -151,8 +151,8 @@ spirit_wait_until (const char *what,
         drain (inotify_fd);
     }
 
-  g_debug ("Waited %.1f ms for %s (%u wake-ups): %s",
-           (g_get_monotonic_time () - start) / 1000.0, what, wakeups, result ? "reached" : "failed");
+  g_debug ("Waited %.1f ms for %s (%u wake-ups): %s", (g_get_monotonic_time () - start) / 1000.0,
+           what, wakeups, result ? "reached" : "failed");
   if (have_cancel_fd)
     g_cancellable_release_fd (cancellable);
   if (uevent_fd >= 0)

@@ -5,7 +5,10 @@
 #   OUTDIR/initramfs.cpio.gz  busybox-static, tests/guest/init as /init, the modules for
 #                             virtio-serial + the ACPI power button, and the --add binaries
 #                             (with their shared libraries and dynamic loader) in /usr/bin.
-# Usage: build-guest.sh OUTDIR [--add BINARY]...
+# Usage: build-guest.sh OUTDIR [--add BINARY]... [--init FILE] [--module NAME]...
+#   --init FILE    use FILE as /init instead of tests/guest/init (tests/gpu uses its own)
+#   --module NAME  also load module NAME (and its `modprobe --show-depends` dependencies),
+#                  after the default ones; listed in /etc/spirit/modules in load order
 # Skips the build when OUTDIR is up to date (newer than this script, init, the kernel and
 # the added binaries, built with the same arguments).
 # Environment: SPIRIT_GUEST_KERNEL=/boot/vmlinuz-VERSION to pick a kernel (default: the
@@ -23,7 +26,7 @@ die() {
 }
 
 usage() {
-  echo "usage: build-guest.sh OUTDIR [--add BINARY]..." >&2
+  echo "usage: build-guest.sh OUTDIR [--add BINARY]... [--init FILE] [--module NAME]..." >&2
   exit 2
 }
 
@@ -31,12 +34,26 @@ usage() {
 outdir=$1
 shift
 adds=()
+extra_modules=()
+custom_init=
 while [ $# -gt 0 ]; do
   case "$1" in
   --add)
     [ $# -ge 2 ] || usage
     [ -f "$2" ] || die "--add $2: no such file"
     adds+=("$(readlink -f "$2")")
+    shift 2
+    ;;
+  --init)
+    [ $# -ge 2 ] || usage
+    [ -f "$2" ] || die "--init $2: no such file"
+    custom_init=$(readlink -f "$2")
+    init_src=$custom_init
+    shift 2
+    ;;
+  --module)
+    [ $# -ge 2 ] || usage
+    extra_modules+=("$2")
     shift 2
     ;;
   *) usage ;;
@@ -96,6 +113,9 @@ extract_pvh_vmlinux() { # extract_pvh_vmlinux BZIMAGE OUT
 # --- cache check -------------------------------------------------------------
 stamp="$outdir/.build-stamp"
 want_stamp=$(printf '%s\n' "kernel $kernel" "bzimage ${SPIRIT_GUEST_BZIMAGE:-0}" "${adds[@]/#/add }")
+# Only present when used, so that the stamps of plain builds stay as they were.
+[ -z "$custom_init" ] || want_stamp+=$'\n'"init $custom_init"
+[ ${#extra_modules[@]} -eq 0 ] || want_stamp+=$'\n'"$(printf 'module %s\n' "${extra_modules[@]}")"
 up_to_date() {
   [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/initramfs.cpio.gz" ] && [ -f "$stamp" ] || return 1
   [ "$(cat "$stamp")" = "$want_stamp" ] || return 1
@@ -134,7 +154,7 @@ mknod -m 666 "$stage/dev/null" c 1 3 2>/dev/null || true
 # button needs button (ACPI) and evdev (/dev/input/event*). Take each one's
 # `modprobe --show-depends` order, drop duplicates and built-ins.
 modlist=()
-for mod in virtio_pci virtio_console button evdev; do
+for mod in virtio_pci virtio_console button evdev "${extra_modules[@]}"; do
   deps=$(modprobe -S "$kver" --show-depends "$mod") || die "modprobe --show-depends $mod failed for $kver"
   while read -r kind path _; do
     [ "$kind" = insmod ] || continue # "builtin NAME" lines need nothing
