@@ -104,10 +104,13 @@ compare_uint (gconstpointer a, gconstpointer b)
 char *
 spirit_cpu_list_format (const guint *cpus, guint n_cpus)
 {
-  g_autofree guint *sorted = g_memdup2 (cpus, n_cpus * sizeof (guint));
+  g_autofree guint *sorted = NULL;
   GString *out = g_string_new (NULL);
   guint i = 0;
 
+  if (n_cpus == 0)
+    return g_string_free (out, FALSE);
+  sorted = g_memdup2 (cpus, n_cpus * sizeof (guint));
   qsort (sorted, n_cpus, sizeof (guint), compare_uint);
   while (i < n_cpus)
     {

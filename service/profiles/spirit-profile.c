@@ -184,7 +184,7 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
     case KEY_LIST:
       {
         g_auto (GStrv) items = g_key_file_get_string_list (file, group, key, NULL, NULL);
-        g_autoptr (GPtrArray) list = g_ptr_array_new ();
+        g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
 
         for (guint i = 0; items != NULL && items[i] != NULL; i++)
           {
@@ -201,6 +201,7 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
           }
         g_ptr_array_add (list, NULL);
         g_strfreev (*(GStrv *) field);
+        g_ptr_array_set_free_func (list, NULL);
         *(GStrv *) field = (GStrv) g_ptr_array_steal (list, NULL);
         return TRUE;
       }
