@@ -1,4 +1,5 @@
-/* spirit-cpu-pinning.c: computes vcpupin/emulatorpin from the host's cores (rules in the header). */
+/* spirit-cpu-pinning.c: computes vcpupin/emulatorpin from the host's cores (rules in the header).
+ */
 #define G_LOG_DOMAIN "spirit-cpu-pinning"
 
 #include "spirit-cpu-pinning.h"
@@ -18,7 +19,7 @@ spirit_cpu_pinning_free (SpiritCpuPinning *pinning)
 static char *
 core_cpuset (const SpiritCpuCore *core)
 {
-  return spirit_cpu_list_format ((const guint *) (gpointer) core->cpus->data, core->cpus->len);
+  return spirit_cpu_list_format ((const guint *)(gpointer)core->cpus->data, core->cpus->len);
 }
 
 /* `cores` (borrowed SpiritCpuCore pointers) in vCPU order: vCPUs fill a core's threads first. */
@@ -35,7 +36,7 @@ pinning_new (const SpiritCpuTopology *topology,
   guint n = 0;
 
   for (guint i = 0; i < cores->len; i++)
-    n += ((SpiritCpuCore *) g_ptr_array_index (cores, i))->cpus->len;
+    n += ((SpiritCpuCore *)g_ptr_array_index (cores, i))->cpus->len;
   pinning->n_vcpus = n;
   pinning->vcpu_cpus = g_new0 (guint, n);
   n = 0;
@@ -56,8 +57,8 @@ pinning_new (const SpiritCpuTopology *topology,
         g_array_append_val (left, cpu);
     }
   pinning->vcpu_cpuset = spirit_cpu_list_format (pinning->vcpu_cpus, pinning->n_vcpus);
-  pinning->emulator_cpuset =
-    spirit_cpu_list_format ((const guint *) (gpointer) left->data, left->len);
+  pinning->emulator_cpuset
+    = spirit_cpu_list_format ((const guint *)(gpointer)left->data, left->len);
   pinning->sockets = sockets;
   pinning->cores = cores_per_socket;
   pinning->threads = threads;
@@ -115,8 +116,8 @@ try_sockets (const SpiritCpuTopology *topology,
 
   for (guint p = 0; p < packages->len && found < n_sockets; p++)
     {
-      g_autoptr (GPtrArray) cores =
-        free_cores (topology, host_core, g_array_index (packages, guint, p), width);
+      g_autoptr (GPtrArray) cores
+        = free_cores (topology, host_core, g_array_index (packages, guint, p), width);
       if (cores->len < per_socket)
         continue;
       for (guint c = 0; c < per_socket; c++)
@@ -138,8 +139,8 @@ max_free_threads_on_one_socket (const SpiritCpuTopology *topology,
 
   for (guint p = 0; p < packages->len; p++)
     {
-      g_autoptr (GPtrArray) cores =
-        free_cores (topology, host_core, g_array_index (packages, guint, p), width);
+      g_autoptr (GPtrArray) cores
+        = free_cores (topology, host_core, g_array_index (packages, guint, p), width);
       best = MAX (best, cores->len * width);
     }
   return best;
@@ -163,8 +164,8 @@ set_refusal (GError **error,
     {
       guint width = g_array_index (widths, guint, w);
       divisible = divisible || vcpus % width == 0;
-      one_socket = MAX (one_socket, max_free_threads_on_one_socket (topology, host_core, packages,
-                                                                     width));
+      one_socket
+        = MAX (one_socket, max_free_threads_on_one_socket (topology, host_core, packages, width));
     }
   if (!divisible)
     {
@@ -284,7 +285,7 @@ compute_list (const SpiritCpuTopology *topology, guint vcpus, const char *reques
                    request, cpus->len, vcpus, vcpus, cpus->len);
       return NULL;
     }
-  online = spirit_cpu_list_format ((const guint *) (gpointer) topology->online->data,
+  online = spirit_cpu_list_format ((const guint *)(gpointer)topology->online->data,
                                    topology->online->len);
   for (guint i = 0; i < cpus->len; i++)
     {

@@ -35,7 +35,7 @@ parse_cpu_id (const char *text, guint *cpu)
 
   if (!g_ascii_string_to_unsigned (text, 10, 0, CPU_ID_MAX, &value, NULL))
     return FALSE;
-  *cpu = (guint) value;
+  *cpu = (guint)value;
   return TRUE;
 }
 
@@ -95,7 +95,7 @@ spirit_cpu_list_parse (const char *text, GError **error)
 static int
 compare_uint (gconstpointer a, gconstpointer b)
 {
-  guint x = *(const guint *) a, y = *(const guint *) b;
+  guint x = *(const guint *)a, y = *(const guint *)b;
 
   return x < y ? -1 : x > y;
 }
@@ -148,7 +148,7 @@ read_cpu_u32 (const char *root, guint cpu, const char *file, guint *value, GErro
 
   if (!spirit_host_sysfs_read_u64 (root, path, &v, error))
     return FALSE;
-  *value = (guint) MIN (v, G_MAXUINT);
+  *value = (guint)MIN (v, G_MAXUINT);
   return TRUE;
 }
 
@@ -169,9 +169,10 @@ read_core (const char *root, GArray *online, guint cpu, GError **error)
   if (siblings == NULL || !array_contains (siblings, cpu))
     {
       g_autofree char *full = spirit_host_sysfs_path (root, path);
-      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
-                   "%s holds \"%s\", which is not a CPU list naming CPU %u: check the kernel's sysfs",
-                   full, text, cpu);
+      g_set_error (
+        error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
+        "%s holds \"%s\", which is not a CPU list naming CPU %u: check the kernel's sysfs", full,
+        text, cpu);
       return NULL;
     }
 
@@ -213,7 +214,7 @@ spirit_cpu_topology_read (const char *sysfs_root, GError **error)
       return NULL;
     }
   g_array_sort (topology->online, compare_uint);
-  topology->cores = g_ptr_array_new_with_free_func ((GDestroyNotify) cpu_core_free);
+  topology->cores = g_ptr_array_new_with_free_func ((GDestroyNotify)cpu_core_free);
 
   for (guint i = 0; i < topology->online->len; i++)
     {

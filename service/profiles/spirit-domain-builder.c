@@ -123,18 +123,20 @@ build_features_and_clock (GVirConfigDomain *domain, const SpiritProfile *profile
   if (profile->secure_boot)
     g_ptr_array_add (features, (gpointer) "smm");
   g_ptr_array_add (features, NULL);
-  gvir_config_domain_set_features (domain, (GStrv) features->pdata);
+  gvir_config_domain_set_features (domain, (GStrv)features->pdata);
 
-  gvir_config_domain_clock_set_offset (klock, profile->localtime
-                                                ? GVIR_CONFIG_DOMAIN_CLOCK_LOCALTIME
-                                                : GVIR_CONFIG_DOMAIN_CLOCK_UTC);
+  gvir_config_domain_clock_set_offset (
+    klock, profile->localtime ? GVIR_CONFIG_DOMAIN_CLOCK_LOCALTIME : GVIR_CONFIG_DOMAIN_CLOCK_UTC);
   /* What Windows guests want (as virt-manager sets them): the RTC catches up, the PIT
    * delays, no HPET. The hypervclock timer is added with the enlightenments. */
   if (profile->hyperv[0] != NULL)
     {
-      g_autoptr (GVirConfigDomainTimer) rtc = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_rtc_new ());
-      g_autoptr (GVirConfigDomainTimer) pit = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_pit_new ());
-      g_autoptr (GVirConfigDomainTimer) hpet = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_hpet_new ());
+      g_autoptr (GVirConfigDomainTimer) rtc
+        = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_rtc_new ());
+      g_autoptr (GVirConfigDomainTimer) pit
+        = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_pit_new ());
+      g_autoptr (GVirConfigDomainTimer) hpet
+        = GVIR_CONFIG_DOMAIN_TIMER (gvir_config_domain_timer_hpet_new ());
 
       gvir_config_domain_timer_set_tick_policy (rtc, GVIR_CONFIG_DOMAIN_TIMER_TICK_POLICY_CATCHUP);
       gvir_config_domain_timer_set_tick_policy (pit, GVIR_CONFIG_DOMAIN_TIMER_TICK_POLICY_DELAY);
@@ -227,7 +229,7 @@ add_cdroms (GVirConfigDomain *domain, const SpiritVmSpec *spec, const SpiritProf
       g_autoptr (GVirConfigDomainDiskDriver) driver = gvir_config_domain_disk_driver_new ();
       char dev[] = "sdX";
 
-      dev[2] = (char) ('a' + first + i);
+      dev[2] = (char)('a' + first + i);
       gvir_config_domain_disk_set_type (cdrom, GVIR_CONFIG_DOMAIN_DISK_FILE);
       gvir_config_domain_disk_set_guest_device_type (cdrom,
                                                      GVIR_CONFIG_DOMAIN_DISK_GUEST_DEVICE_CDROM);
@@ -335,10 +337,10 @@ add_hostdevs (GVirConfigDomain *domain, const SpiritVmSpec *spec, GError **error
                        spec->gpus[i]);
           return FALSE;
         }
-      gvir_config_domain_address_pci_set_domain (address, (guint16) pci_domain);
-      gvir_config_domain_address_pci_set_bus (address, (guchar) bus);
-      gvir_config_domain_address_pci_set_slot (address, (guchar) slot);
-      gvir_config_domain_address_pci_set_function (address, (guchar) function);
+      gvir_config_domain_address_pci_set_domain (address, (guint16)pci_domain);
+      gvir_config_domain_address_pci_set_bus (address, (guchar)bus);
+      gvir_config_domain_address_pci_set_slot (address, (guchar)slot);
+      gvir_config_domain_address_pci_set_function (address, (guchar)function);
       gvir_config_domain_hostdev_pci_set_address (hostdev, address);
       /* managed: libvirt binds the device to vfio-pci on start and gives it back on stop. */
       gvir_config_domain_hostdev_pci_set_managed (hostdev, TRUE);
@@ -357,8 +359,8 @@ build_with_gconfig (const SpiritVmSpec *spec,
   g_autoptr (GVirConfigDomainChardevSource) agent = NULL;
   g_autoptr (GVirConfigDomainMemballoon) balloon = gvir_config_domain_memballoon_new ();
   g_autoptr (GVirConfigDomainCpu) cpu = gvir_config_domain_cpu_new ();
-  g_autofree char *description =
-    g_strdup_printf ("Created by Spirit with the %s profile", profile->name);
+  g_autofree char *description
+    = g_strdup_printf ("Created by Spirit with the %s profile", profile->name);
 
   gvir_config_domain_set_virt_type (domain, spec->kvm ? GVIR_CONFIG_DOMAIN_VIRT_KVM
                                                       : GVIR_CONFIG_DOMAIN_VIRT_QEMU);
@@ -387,8 +389,8 @@ build_with_gconfig (const SpiritVmSpec *spec,
   if (spec->serial_log == NULL)
     {
       g_autoptr (GVirConfigDomainSerial) serial = gvir_config_domain_serial_new ();
-      g_autoptr (GVirConfigDomainChardevSource) pty =
-        GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (gvir_config_domain_chardev_source_pty_new ());
+      g_autoptr (GVirConfigDomainChardevSource) pty
+        = GVIR_CONFIG_DOMAIN_CHARDEV_SOURCE (gvir_config_domain_chardev_source_pty_new ());
       gvir_config_domain_chardev_set_source (GVIR_CONFIG_DOMAIN_CHARDEV (serial), pty);
       gvir_config_domain_add_device (domain, GVIR_CONFIG_DOMAIN_DEVICE (serial));
     }
@@ -535,8 +537,8 @@ spirit_domain_build (const SpiritVmSpec *spec,
   tuning.hugepage_kib = spec->hugepage_kib;
   tuning.pinning = pinning;
   tuning.iommu = resolved_choice (spec->iommu, profile->iommu);
-  tuning.balloon_period =
-    spec->balloon_period >= 0 ? (guint) spec->balloon_period : profile->balloon_period;
+  tuning.balloon_period
+    = spec->balloon_period >= 0 ? (guint)spec->balloon_period : profile->balloon_period;
 
   base = build_with_gconfig (spec, profile, &tuning, error);
   if (base == NULL)

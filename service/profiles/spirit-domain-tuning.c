@@ -1,4 +1,5 @@
-/* spirit-domain-tuning.c: writes the tuning elements; libvirt-gconfig where it can, libxml2 else. */
+/* spirit-domain-tuning.c: writes the tuning elements; libvirt-gconfig where it can, libxml2 else.
+ */
 #define G_LOG_DOMAIN "spirit-domain-tuning"
 
 #include "spirit-domain-tuning.h"
@@ -11,8 +12,8 @@ void
 spirit_domain_tuning_apply_config (GVirConfigDomain *domain, const SpiritDomainTuning *tuning)
 {
   g_autoptr (GVirConfigDomainCpu) cpu = gvir_config_domain_get_cpu (domain);
-  g_autoptr (GVirConfigCapabilitiesCpuTopology) topology =
-    gvir_config_capabilities_cpu_topology_new ();
+  g_autoptr (GVirConfigCapabilitiesCpuTopology) topology
+    = gvir_config_capabilities_cpu_topology_new ();
   const SpiritCpuPinning *pinning = tuning->pinning;
 
   g_return_if_fail (pinning == NULL || pinning->n_vcpus == tuning->vcpus);
@@ -116,8 +117,7 @@ apply_balloon (xmlNode *devices, const SpiritDomainTuning *tuning)
   spirit_xml_set (balloon, "model", "virtio");
   spirit_xml_remove_children (balloon, "stats");
   if (tuning->balloon_period > 0)
-    spirit_xml_set_uint (spirit_xml_add_child (balloon, "stats"), "period",
-                         tuning->balloon_period);
+    spirit_xml_set_uint (spirit_xml_add_child (balloon, "stats"), "period", tuning->balloon_period);
 }
 
 void

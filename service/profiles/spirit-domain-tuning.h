@@ -28,8 +28,7 @@ typedef struct
 
 void spirit_domain_tuning_apply_config (GVirConfigDomain *domain, const SpiritDomainTuning *tuning);
 void spirit_domain_tuning_apply_xml (xmlNode *domain, const SpiritDomainTuning *tuning);
-GVirConfigDomain *spirit_domain_retune (GVirConfigDomain *domain,
-                                        const SpiritDomainTuning *tuning,
-                                        GError **error);
+GVirConfigDomain *
+spirit_domain_retune (GVirConfigDomain *domain, const SpiritDomainTuning *tuning, GError **error);
 
 G_END_DECLS

@@ -13,7 +13,7 @@ spirit_domain_xml_parse (GVirConfigDomain *domain, GError **error)
   g_autofree char *xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
   xmlDoc *doc;
 
-  doc = xmlReadMemory (xml, (int) strlen (xml), "domain.xml", NULL,
+  doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL,
                        XML_PARSE_NONET | XML_PARSE_NOBLANKS);
   if (doc == NULL || xmlDocGetRootElement (doc) == NULL)
     {
@@ -40,7 +40,7 @@ spirit_domain_xml_finish (xmlDoc *doc, GError **error)
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "Cannot serialize the domain XML");
       return NULL;
     }
-  domain = gvir_config_domain_new_from_xml ((const char *) text, &local_error);
+  domain = gvir_config_domain_new_from_xml ((const char *)text, &local_error);
   xmlFree (text);
   if (domain == NULL)
     g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,

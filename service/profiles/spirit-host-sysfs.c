@@ -87,17 +87,17 @@ spirit_host_sysfs_write_u64 (const char *root, const char *path, guint64 value, 
   if (fd < 0)
     {
       saved_errno = errno;
-      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "Cannot open %s for writing: %s",
-                   full, g_strerror (saved_errno));
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "Cannot open %s for writing: %s", full,
+                   g_strerror (saved_errno));
       return FALSE;
     }
   written = write (fd, text, len);
   saved_errno = errno;
   close (fd);
-  if (written < 0 || (gsize) written != len)
+  if (written < 0 || (gsize)written != len)
     {
-      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "Cannot write %" G_GUINT64_FORMAT
-                   " to %s: %s", value, full,
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
+                   "Cannot write %" G_GUINT64_FORMAT " to %s: %s", value, full,
                    written < 0 ? g_strerror (saved_errno) : "short write");
       return FALSE;
     }

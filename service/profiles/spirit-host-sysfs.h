@@ -18,13 +18,9 @@ const char *spirit_host_sysfs_root (const char *root);
 char *spirit_host_sysfs_path (const char *root, const char *path);
 gboolean spirit_host_sysfs_exists (const char *root, const char *path);
 char *spirit_host_sysfs_read (const char *root, const char *path, GError **error);
-gboolean spirit_host_sysfs_read_u64 (const char *root,
-                                     const char *path,
-                                     guint64 *value,
-                                     GError **error);
-gboolean spirit_host_sysfs_write_u64 (const char *root,
-                                      const char *path,
-                                      guint64 value,
-                                      GError **error);
+gboolean
+spirit_host_sysfs_read_u64 (const char *root, const char *path, guint64 *value, GError **error);
+gboolean
+spirit_host_sysfs_write_u64 (const char *root, const char *path, guint64 value, GError **error);
 
 G_END_DECLS

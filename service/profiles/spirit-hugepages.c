@@ -172,22 +172,19 @@ spirit_hugepages_check (const char *sysfs_root,
 }
 
 gboolean
-spirit_hugepages_verify_reserved (guint64 page_kib,
-                                  guint64 before,
-                                  guint64 asked,
-                                  guint64 got,
-                                  GError **error)
+spirit_hugepages_verify_reserved (
+  guint64 page_kib, guint64 before, guint64 asked, guint64 got, GError **error)
 {
   if (got >= asked)
     return TRUE;
-  g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
-               "Asked the kernel for %" G_GUINT64_FORMAT " more %s pages, it reserved %"
-               G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " in all now, %" G_GUINT64_FORMAT
-               " short): it found no more contiguous free memory. Free memory (stop VMs, drop "
-               "caches) and try again, or reserve them at boot (%s on the kernel command line)",
-               asked - before, spirit_hugepages_size_name (page_kib),
-               got > before ? got - before : 0, got, asked - got,
-               page_kib == SPIRIT_HUGEPAGE_1G_KIB ? "hugepagesz=1G hugepages=N" : "hugepages=N");
+  g_set_error (
+    error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
+    "Asked the kernel for %" G_GUINT64_FORMAT " more %s pages, it reserved %" G_GUINT64_FORMAT
+    " (%" G_GUINT64_FORMAT " in all now, %" G_GUINT64_FORMAT
+    " short): it found no more contiguous free memory. Free memory (stop VMs, drop "
+    "caches) and try again, or reserve them at boot (%s on the kernel command line)",
+    asked - before, spirit_hugepages_size_name (page_kib), got > before ? got - before : 0, got,
+    asked - got, page_kib == SPIRIT_HUGEPAGE_1G_KIB ? "hugepagesz=1G hugepages=N" : "hugepages=N");
   return FALSE;
 }
 

@@ -41,10 +41,7 @@ gboolean spirit_hugepages_reserve (const char *sysfs_root,
                                    guint64 more,
                                    SpiritHugepagePool *result,
                                    GError **error);
-gboolean spirit_hugepages_verify_reserved (guint64 page_kib,
-                                           guint64 before,
-                                           guint64 asked,
-                                           guint64 got,
-                                           GError **error);
+gboolean spirit_hugepages_verify_reserved (
+  guint64 page_kib, guint64 before, guint64 asked, guint64 got, GError **error);
 
 G_END_DECLS

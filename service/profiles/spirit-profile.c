@@ -26,13 +26,12 @@ typedef enum
 static const char *const machine_types[] = { "q35", "pc", NULL };
 static const char *const arches[] = { "x86_64", NULL };
 static const char *const features[] = { "acpi", "apic", "pae", "vmcoreinfo", NULL };
-static const char *const hyperv[] = { "relaxed",  "vapic", "spinlocks",   "vpindex",
-                                      "runtime",  "synic", "stimer",      "reset",
-                                      "frequencies", "reenlightenment", "tlbflush", "ipi",
-                                      NULL };
+static const char *const hyperv[]
+  = { "relaxed", "vapic",       "spinlocks",       "vpindex",  "runtime", "synic", "stimer",
+      "reset",   "frequencies", "reenlightenment", "tlbflush", "ipi",     NULL };
 static const char *const disk_buses[] = { "virtio", "sata", NULL };
-static const char *const disk_caches[] = { "", "none", "writeback", "writethrough",
-                                           "directsync", "unsafe", NULL };
+static const char *const disk_caches[]
+  = { "", "none", "writeback", "writethrough", "directsync", "unsafe", NULL };
 static const char *const disk_ios[] = { "", "native", "threads", NULL };
 static const char *const net_models[] = { "virtio", "e1000e", "rtl8139", NULL };
 static const char *const videos[] = { "virtio", "qxl", "vga", "none", NULL };
@@ -109,7 +108,7 @@ profile_new (const char *name)
   profile->description = g_strdup ("");
   profile->machine = g_strdup ("q35");
   profile->arch = g_strdup ("x86_64");
-  profile->features = g_strdupv ((GStrv) default_features);
+  profile->features = g_strdupv ((GStrv)default_features);
   profile->hyperv = g_new0 (char *, 1);
   profile->tpm = SPIRIT_PROFILE_TPM_NO;
   profile->memory_kib = 2048 * 1024;
@@ -125,8 +124,12 @@ profile_new (const char *name)
 }
 
 static gboolean
-bad_value (GError **error, const char *source, const char *group, const char *key,
-           const char *value, const char *expected)
+bad_value (GError **error,
+           const char *source,
+           const char *group,
+           const char *key,
+           const char *value,
+           const char *expected)
 {
   g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                "%s: [%s] %s=%s is not valid: %s", source, group, key, value, expected);
@@ -147,7 +150,7 @@ static gboolean
 set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GError **error)
 {
   const char *group = keys[k].group, *key = keys[k].key;
-  gpointer field = (char *) profile + keys[k].offset;
+  gpointer field = (char *)profile + keys[k].offset;
   g_autofree char *value = g_key_file_get_string (file, group, key, NULL);
   g_autofree char *allowed = keys[k].allowed ? join_allowed (keys[k].allowed) : NULL;
   guint64 number;
@@ -158,19 +161,19 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
   switch (keys[k].kind)
     {
     case KEY_STRING:
-      g_free (*(char **) field);
-      *(char **) field = g_steal_pointer (&value);
+      g_free (*(char **)field);
+      *(char **)field = g_steal_pointer (&value);
       return TRUE;
     case KEY_PATH:
       if (value[0] != '\0' && !g_path_is_absolute (value))
         return bad_value (error, source, group, key, value, "give an absolute path, or nothing");
-      g_free (*(char **) field);
-      *(char **) field = value[0] ? g_steal_pointer (&value) : NULL;
+      g_free (*(char **)field);
+      *(char **)field = value[0] ? g_steal_pointer (&value) : NULL;
       return TRUE;
     case KEY_BOOL:
       if (!g_str_equal (value, "true") && !g_str_equal (value, "false"))
         return bad_value (error, source, group, key, value, "use true or false");
-      *(gboolean *) field = g_str_equal (value, "true");
+      *(gboolean *)field = g_str_equal (value, "true");
       return TRUE;
     case KEY_ENUM:
       if (!g_strv_contains (keys[k].allowed, value))
@@ -178,8 +181,8 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
           g_autofree char *expected = g_strdup_printf ("use one of %s", allowed);
           return bad_value (error, source, group, key, value, expected);
         }
-      g_free (*(char **) field);
-      *(char **) field = value[0] ? g_steal_pointer (&value) : NULL;
+      g_free (*(char **)field);
+      *(char **)field = value[0] ? g_steal_pointer (&value) : NULL;
       return TRUE;
     case KEY_LIST:
       {
@@ -193,39 +196,39 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
               continue;
             if (!g_strv_contains (keys[k].allowed, items[i]))
               {
-                g_autofree char *expected = g_strdup_printf ("%s is not one of %s", items[i],
-                                                             allowed);
+                g_autofree char *expected
+                  = g_strdup_printf ("%s is not one of %s", items[i], allowed);
                 return bad_value (error, source, group, key, value, expected);
               }
             g_ptr_array_add (list, g_strdup (items[i]));
           }
         g_ptr_array_add (list, NULL);
-        g_strfreev (*(GStrv *) field);
+        g_strfreev (*(GStrv *)field);
         g_ptr_array_set_free_func (list, NULL);
-        *(GStrv *) field = (GStrv) g_ptr_array_steal (list, NULL);
+        *(GStrv *)field = (GStrv)g_ptr_array_steal (list, NULL);
         return TRUE;
       }
     case KEY_UINT:
     case KEY_MIB:
       if (!g_ascii_string_to_unsigned (value, 10, keys[k].min, keys[k].max, &number, NULL))
         {
-          g_autofree char *expected =
-            g_strdup_printf ("give a number from %u to %u%s", keys[k].min, keys[k].max,
-                             keys[k].kind == KEY_MIB ? " (MiB)" : "");
+          g_autofree char *expected
+            = g_strdup_printf ("give a number from %u to %u%s", keys[k].min, keys[k].max,
+                               keys[k].kind == KEY_MIB ? " (MiB)" : "");
           return bad_value (error, source, group, key, value, expected);
         }
       if (keys[k].kind == KEY_MIB)
-        *(guint64 *) field = number * 1024;
+        *(guint64 *)field = number * 1024;
       else
-        *(guint *) field = (guint) number;
+        *(guint *)field = (guint)number;
       return TRUE;
     case KEY_TPM:
       if (g_str_equal (value, "yes"))
-        *(SpiritProfileTpm *) field = SPIRIT_PROFILE_TPM_YES;
+        *(SpiritProfileTpm *)field = SPIRIT_PROFILE_TPM_YES;
       else if (g_str_equal (value, "no"))
-        *(SpiritProfileTpm *) field = SPIRIT_PROFILE_TPM_NO;
+        *(SpiritProfileTpm *)field = SPIRIT_PROFILE_TPM_NO;
       else if (g_str_equal (value, "auto"))
-        *(SpiritProfileTpm *) field = SPIRIT_PROFILE_TPM_AUTO;
+        *(SpiritProfileTpm *)field = SPIRIT_PROFILE_TPM_AUTO;
       else
         return bad_value (error, source, group, key, value,
                           "use yes, no or auto (when swtpm is installed)");
@@ -233,13 +236,13 @@ set_key (SpiritProfile *profile, GKeyFile *file, const char *source, guint k, GE
     case KEY_FIRMWARE:
       if (!g_str_equal (value, "efi") && !g_str_equal (value, "bios"))
         return bad_value (error, source, group, key, value, "use efi or bios");
-      *(gboolean *) field = g_str_equal (value, "efi");
+      *(gboolean *)field = g_str_equal (value, "efi");
       return TRUE;
     case KEY_CLOCK:
       if (!g_str_equal (value, "utc") && !g_str_equal (value, "localtime"))
         return bad_value (error, source, group, key, value,
                           "use utc, or localtime (what Windows expects)");
-      *(gboolean *) field = g_str_equal (value, "localtime");
+      *(gboolean *)field = g_str_equal (value, "localtime");
       return TRUE;
     }
   g_assert_not_reached ();
@@ -330,19 +333,19 @@ spirit_profile_default_dirs (void)
         value = g_strsplit (env, ":", -1);
       else
         {
-          const char *const defaults[] = { SPIRIT_SYSCONFDIR "/spirit/profiles",
-                                           SPIRIT_DATADIR "/spirit/profiles", NULL };
-          value = g_strdupv ((GStrv) defaults);
+          const char *const defaults[]
+            = { SPIRIT_SYSCONFDIR "/spirit/profiles", SPIRIT_DATADIR "/spirit/profiles", NULL };
+          value = g_strdupv ((GStrv)defaults);
         }
       g_once_init_leave (&dirs, value);
     }
-  return (const char *const *) dirs;
+  return (const char *const *)dirs;
 }
 
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+  return g_strcmp0 (*(const char *const *)a, *(const char *const *)b);
 }
 
 GStrv
@@ -371,7 +374,7 @@ spirit_profile_list (const char *const *dirs)
     }
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
-  return (GStrv) g_ptr_array_steal (names, NULL);
+  return (GStrv)g_ptr_array_steal (names, NULL);
 }
 
 SpiritProfile *
@@ -394,7 +397,7 @@ spirit_profile_load (const char *name, const char *const *dirs, GError **error)
     }
   profile = profile_new (name);
   file_name = g_strconcat (name, PROFILE_SUFFIX, NULL);
-  n_dirs = g_strv_length ((GStrv) dirs);
+  n_dirs = g_strv_length ((GStrv)dirs);
   /* Lowest priority first, so each later layer overrides. */
   for (guint d = n_dirs; d-- > 0;)
     {
@@ -418,7 +421,7 @@ spirit_profile_load (const char *name, const char *const *dirs, GError **error)
     {
       g_auto (GStrv) available = spirit_profile_list (dirs);
       g_autofree char *list = g_strjoinv (", ", available);
-      g_autofree char *where = g_strjoinv (", ", (GStrv) dirs);
+      g_autofree char *where = g_strjoinv (", ", (GStrv)dirs);
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "No profile named \"%s\": the available profiles are %s (looked in %s)", name,
                    available[0] ? list : "none", where);
@@ -440,8 +443,8 @@ spirit_profile_load_from_data (const char *name, const char *data, GError **erro
   profile->sources = g_strdup_printf ("profile %s", name);
   if (!g_key_file_load_from_data (file, data, -1, G_KEY_FILE_NONE, &local_error))
     {
-      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT, "%s: %s",
-                   profile->sources, local_error->message);
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT, "%s: %s", profile->sources,
+                   local_error->message);
       return NULL;
     }
   if (!apply_file (profile, file, profile->sources, error) || !check_profile (profile, error))

@@ -44,8 +44,8 @@ check_parent_dir (const char *what, const char *key, const char *path, GError **
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
-                   "The directory of the %s %s does not exist: create %s, or fix '%s'", what,
-                   path, dir, key);
+                   "The directory of the %s %s does not exist: create %s, or fix '%s'", what, path,
+                   dir, key);
       return FALSE;
     }
   return TRUE;
@@ -188,7 +188,7 @@ current_hugepage_kib (xmlNode *root)
   if (page == NULL)
     return SPIRIT_HUGEPAGE_2M_KIB;
   size = xmlGetProp (page, BAD_CAST "size");
-  kib = size ? g_ascii_strtoull ((const char *) size, NULL, 10) : SPIRIT_HUGEPAGE_2M_KIB;
+  kib = size ? g_ascii_strtoull ((const char *)size, NULL, 10) : SPIRIT_HUGEPAGE_2M_KIB;
   xmlFree (size);
   return kib;
 }
@@ -205,7 +205,7 @@ current_balloon_period (xmlNode *root)
   if (stats == NULL)
     return 0;
   period = xmlGetProp (stats, BAD_CAST "period");
-  value = period ? (guint) g_ascii_strtoull ((const char *) period, NULL, 10) : 0;
+  value = period ? (guint)g_ascii_strtoull ((const char *)period, NULL, 10) : 0;
   xmlFree (period);
   return value;
 }
@@ -241,17 +241,18 @@ spirit_vm_plan_retune (GVirConfigDomain *current,
   hugepages_given = g_variant_lookup_value (options, "hugepages", G_VARIANT_TYPE_BOOLEAN);
   pin_given = g_variant_lookup_value (options, "pin", G_VARIANT_TYPE_STRING);
 
-  tuning.vcpus = spec->vcpus ? spec->vcpus : (guint) gvir_config_domain_get_vcpus (current);
+  tuning.vcpus = spec->vcpus ? spec->vcpus : (guint)gvir_config_domain_get_vcpus (current);
   tuning.memory_kib = spec->memory_kib ? spec->memory_kib : gvir_config_domain_get_memory (current);
   tuning.kvm = gvir_config_domain_get_virt_type (current) == GVIR_CONFIG_DOMAIN_VIRT_KVM;
   tuning.hugepages = hugepages_given ? spec->hugepages : current_page_kib != 0;
-  tuning.hugepage_kib = hugepages_given ? spec->hugepage_kib
+  tuning.hugepage_kib = hugepages_given    ? spec->hugepage_kib
                         : current_page_kib ? current_page_kib
                                            : SPIRIT_HUGEPAGE_2M_KIB;
-  tuning.iommu = spec->iommu != SPIRIT_CHOICE_DEFAULT ? spec->iommu == SPIRIT_CHOICE_YES
-                 : devices != NULL && spirit_xml_child (devices, "iommu") != NULL;
-  tuning.balloon_period =
-    spec->balloon_period >= 0 ? (guint) spec->balloon_period : current_balloon_period (root);
+  tuning.iommu = spec->iommu != SPIRIT_CHOICE_DEFAULT
+                   ? spec->iommu == SPIRIT_CHOICE_YES
+                   : devices != NULL && spirit_xml_child (devices, "iommu") != NULL;
+  tuning.balloon_period
+    = spec->balloon_period >= 0 ? (guint)spec->balloon_period : current_balloon_period (root);
 
   topology = spirit_cpu_topology_read (sysfs_root, error);
   if (topology == NULL || !check_vcpus (topology, tuning.vcpus, error))

@@ -206,11 +206,11 @@ opt_cdrom (SpiritVmSpec *spec, const char *key, GVariant *value, GError **error)
   for (guint i = 0; paths[i] != NULL; i++)
     if (!check_path (key, paths[i], error))
       return FALSE;
-  if (g_strv_length ((GStrv) paths) > 4)
+  if (g_strv_length ((GStrv)paths) > 4)
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "Option 'cdrom' names %u images: attach at most 4",
-                   g_strv_length ((GStrv) paths));
+                   g_strv_length ((GStrv)paths));
       return FALSE;
     }
   g_strfreev (spec->cdroms);
@@ -305,7 +305,7 @@ opt_gpus (SpiritVmSpec *spec, const char *key, GVariant *value, GError **error)
     }
   g_ptr_array_add (gpus, NULL);
   g_strfreev (spec->gpus);
-  spec->gpus = (GStrv) g_ptr_array_steal (gpus, NULL);
+  spec->gpus = (GStrv)g_ptr_array_steal (gpus, NULL);
   return TRUE;
 }
 
@@ -449,15 +449,12 @@ known_keys (void)
 }
 
 static gboolean
-apply_option (SpiritVmSpec *spec,
-              const char *key,
-              GVariant *value,
-              const char *const *allowed,
-              GError **error)
+apply_option (
+  SpiritVmSpec *spec, const char *key, GVariant *value, const char *const *allowed, GError **error)
 {
   if (allowed != NULL && !g_strv_contains (allowed, key))
     {
-      g_autofree char *list = g_strjoinv (", ", (GStrv) allowed);
+      g_autofree char *list = g_strjoinv (", ", (GStrv)allowed);
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "Option '%s' cannot be given here: the options are %s", key, list);
       return FALSE;

@@ -33,8 +33,8 @@
 G_BEGIN_DECLS
 
 #define SPIRIT_VM_NAME_MAX 64
-#define SPIRIT_VM_MEMORY_MIN_KIB G_GUINT64_CONSTANT (65536)            /* 64 MiB */
-#define SPIRIT_VM_MEMORY_MAX_KIB G_GUINT64_CONSTANT (17179869184)      /* 16 TiB */
+#define SPIRIT_VM_MEMORY_MIN_KIB G_GUINT64_CONSTANT (65536)       /* 64 MiB */
+#define SPIRIT_VM_MEMORY_MAX_KIB G_GUINT64_CONSTANT (17179869184) /* 16 TiB */
 #define SPIRIT_VM_VCPUS_MAX 255 /* q35 without interrupt remapping and x2APIC (eim) */
 #define SPIRIT_VM_BALLOON_PERIOD_MAX 86400
 
@@ -50,11 +50,11 @@ typedef struct
 {
   char *name;
   char *profile;
-  guint64 memory_kib;  /* 0: the profile's */
-  guint vcpus;         /* 0: the profile's */
-  char *disk;          /* NULL: none */
-  GStrv cdroms;        /* never NULL */
-  char *kernel;        /* NULL: none; initrd and cmdline only with a kernel */
+  guint64 memory_kib; /* 0: the profile's */
+  guint vcpus;        /* 0: the profile's */
+  char *disk;         /* NULL: none */
+  GStrv cdroms;       /* never NULL */
+  char *kernel;       /* NULL: none; initrd and cmdline only with a kernel */
   char *initrd;
   char *cmdline;
   gboolean hugepages;

@@ -13,7 +13,7 @@ xmlDoc *
 domain_check_parse (GVirConfigDomain *domain)
 {
   g_autofree char *xml = gvir_config_object_to_xml (GVIR_CONFIG_OBJECT (domain));
-  xmlDoc *doc = xmlReadMemory (xml, (int) strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
+  xmlDoc *doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
 
   g_assert_nonnull (doc);
   return doc;
@@ -38,7 +38,7 @@ domain_check_string (xmlDoc *doc, const char *xpath)
   g_autoptr (xmlXPathObject) result = xmlXPathEvalExpression (BAD_CAST expression, context);
 
   g_assert_nonnull (result);
-  return g_strdup ((const char *) result->stringval);
+  return g_strdup ((const char *)result->stringval);
 }
 
 void
@@ -69,8 +69,8 @@ domain_check_validate (GVirConfigDomain *domain)
   g_assert_no_error (error);
   {
     const char *argv[] = { "virt-xml-validate", path, "domain", NULL };
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                  &status, &error);
+    g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                  &error);
   }
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
@@ -95,9 +95,8 @@ domain_check_define (const char *uri, GVirConfigDomain *domain)
     g_error ("%s refused the domain: %s\n%s", uri, virGetLastErrorMessage (), xml);
   g_assert_cmpstr (virDomainGetName (defined), ==, gvir_config_domain_get_name (domain));
   /* the test driver has no NVRAM and refuses the flag */
-  g_assert_cmpint (virDomainUndefineFlags (defined, g_str_has_prefix (uri, "test:")
-                                                      ? 0
-                                                      : VIR_DOMAIN_UNDEFINE_NVRAM),
+  g_assert_cmpint (virDomainUndefineFlags (
+                     defined, g_str_has_prefix (uri, "test:") ? 0 : VIR_DOMAIN_UNDEFINE_NVRAM),
                    ==, 0);
   virDomainFree (defined);
   virConnectClose (conn);

@@ -102,8 +102,8 @@ fake_host_add_smt_cores (FakeHost *host, guint n_packages, guint cores_per_packa
 void
 fake_host_add_hugepages (FakeHost *host, guint64 page_kib, guint64 total, guint64 free_pages)
 {
-  g_autofree char *dir =
-    g_strdup_printf ("/sys/kernel/mm/hugepages/hugepages-%" G_GUINT64_FORMAT "kB", page_kib);
+  g_autofree char *dir
+    = g_strdup_printf ("/sys/kernel/mm/hugepages/hugepages-%" G_GUINT64_FORMAT "kB", page_kib);
   g_autofree char *nr_path = g_strconcat (dir, "/nr_hugepages", NULL);
   g_autofree char *free_path = g_strconcat (dir, "/free_hugepages", NULL);
   g_autofree char *nr_text = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", total);

@@ -88,8 +88,8 @@ assert_rules (const SpiritCpuTopology *topology, const SpiritCpuPinning *pinning
       g_assert_true (spirit_cpu_topology_is_online (topology, pinning->vcpu_cpus[i]));
       g_assert_false (contains (pinning->vcpu_cpus, i, pinning->vcpu_cpus[i]));
       /* the emulator never shares a CPU with a vCPU */
-      g_assert_false (contains ((guint *) (gpointer) emulator->data, emulator->len,
-                                pinning->vcpu_cpus[i]));
+      g_assert_false (
+        contains ((guint *)(gpointer)emulator->data, emulator->len, pinning->vcpu_cpus[i]));
     }
   /* emulator + vCPUs = every online CPU */
   g_assert_cmpuint (emulator->len + vcpus, ==, spirit_cpu_topology_get_n_cpus (topology));
@@ -148,8 +148,8 @@ static void
 pin_refused (const SpiritCpuTopology *topology, guint vcpus, const char *request, ...)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SpiritCpuPinning) pinning = spirit_cpu_pinning_compute (topology, vcpus, request,
-                                                                     &error);
+  g_autoptr (SpiritCpuPinning) pinning
+    = spirit_cpu_pinning_compute (topology, vcpus, request, &error);
   va_list args;
   const char *word;
 
@@ -259,8 +259,8 @@ test_cpu_list (void)
   g_autofree char *text = NULL;
   g_autofree char *single = NULL;
   g_autofree char *pair = NULL;
-  const char *bad[] = { "", ",", "1,", "a", "1-", "-1", "1-2-3", "3-1", "1,1", "0-3,2",
-                        "99999999", "1 2", NULL };
+  const char *bad[]
+    = { "", ",", "1,", "a", "1-", "-1", "1-2-3", "3-1", "1,1", "0-3,2", "99999999", "1 2", NULL };
 
   g_assert_no_error (error);
   g_assert_cmpuint (cpus->len, ==, 7);

@@ -91,7 +91,8 @@ assert_common (xmlDoc *doc)
   domain_check_assert_string (doc, "/domain/os/type/@arch", "x86_64");
   g_assert_cmpint (domain_check_count (doc, "/domain/devices/channel[@type='unix']"
                                             "[target/@type='virtio'][target/@name='spirit.0']"
-                                            "[source/@mode='bind']"), ==, 1);
+                                            "[source/@mode='bind']"),
+                   ==, 1);
   domain_check_assert_string (doc, "/domain/devices/memballoon/@model", "virtio");
   g_assert_cmpint (domain_check_count (doc, "/domain/devices/memballoon"), ==, 1);
 }
@@ -138,7 +139,8 @@ test_linux_tcg_kernel (void)
 static void
 test_linux_defaults (void)
 {
-  g_autoptr (xmlDoc) doc = plan_ok ("linux-defaults", "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>}");
+  g_autoptr (xmlDoc) doc
+    = plan_ok ("linux-defaults", "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>}");
 
   assert_common (doc);
   domain_check_assert_string (doc, "/domain/@type", "kvm");
@@ -159,11 +161,12 @@ test_linux_defaults (void)
   domain_check_assert_string (doc, "/domain/devices/interface/source/@network", "default");
   domain_check_assert_string (doc, "/domain/devices/video/model/@type", "virtio");
   domain_check_assert_string (doc, "/domain/devices/graphics/@type", "spice");
-  g_assert_cmpint (domain_check_count (doc, "/domain/devices/channel[target/@name='com.redhat.spice.0']"),
-                   ==, 1);
+  g_assert_cmpint (
+    domain_check_count (doc, "/domain/devices/channel[target/@name='com.redhat.spice.0']"), ==, 1);
   /* no agent-socket given: libvirt picks the path */
-  g_assert_cmpint (domain_check_count (doc, "/domain/devices/channel[target/@name='spirit.0']/source/@path"),
-                   ==, 0);
+  g_assert_cmpint (
+    domain_check_count (doc, "/domain/devices/channel[target/@name='spirit.0']/source/@path"), ==,
+    0);
   g_assert_cmpint (domain_check_count (doc, "/domain/devices/serial[@type='pty']"), ==, 1);
   g_assert_cmpint (domain_check_count (doc, "/domain/devices/tpm"), ==, 0);
   g_assert_cmpint (domain_check_count (doc, "/domain/features/acpi"), ==, 1);
@@ -224,10 +227,10 @@ test_linux_gpu (void)
 static void
 test_windows_defaults (void)
 {
-  g_autoptr (xmlDoc) doc = plan_ok (
-    "windows-defaults",
-    "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, 'cdrom': <['@/install.iso', '@/virtio-win.iso']>,"
-    " 'cpus': <uint32 4>, 'memory': <uint64 4294967296>}");
+  g_autoptr (xmlDoc) doc
+    = plan_ok ("windows-defaults", "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, 'cdrom': "
+                                   "<['@/install.iso', '@/virtio-win.iso']>,"
+                                   " 'cpus': <uint32 4>, 'memory': <uint64 4294967296>}");
 
   assert_common (doc);
   domain_check_assert_string (doc, "/domain/@type", "kvm");
@@ -246,20 +249,23 @@ test_windows_defaults (void)
   g_assert_cmpint (domain_check_count (doc, "/domain/features/hyperv/stimer"), ==, 1);
   domain_check_assert_string (doc, "/domain/features/hyperv/spinlocks/@retries", "8191");
   domain_check_assert_string (doc, "/domain/clock/@offset", "localtime");
-  g_assert_cmpint (domain_check_count (doc, "/domain/clock/timer[@name='hypervclock'][@present='yes']"),
-                   ==, 1);
-  g_assert_cmpint (domain_check_count (doc, "/domain/clock/timer[@name='hpet'][@present='no']"), ==, 1);
+  g_assert_cmpint (
+    domain_check_count (doc, "/domain/clock/timer[@name='hypervclock'][@present='yes']"), ==, 1);
+  g_assert_cmpint (domain_check_count (doc, "/domain/clock/timer[@name='hpet'][@present='no']"), ==,
+                   1);
   /* virtio disk tuned for a desktop, virtio net, two SATA CD-ROMs after it */
   domain_check_assert_string (doc, "/domain/devices/disk[@device='disk']/target/@bus", "virtio");
   domain_check_assert_string (doc, "/domain/devices/disk[@device='disk']/driver/@cache", "none");
   domain_check_assert_string (doc, "/domain/devices/disk[@device='disk']/driver/@io", "native");
-  g_assert_cmpint (domain_check_count (doc, "/domain/devices/disk[@device='cdrom'][target/@bus='sata'][readonly]"),
-                   ==, 2);
+  g_assert_cmpint (
+    domain_check_count (doc, "/domain/devices/disk[@device='cdrom'][target/@bus='sata'][readonly]"),
+    ==, 2);
   domain_check_assert_string (doc, "/domain/devices/disk[@device='cdrom'][2]/target/@dev", "sdb");
   g_assert_cmpint (domain_check_count (doc, "/domain/os/boot"), ==, 2);
   domain_check_assert_string (doc, "/domain/devices/interface/model/@type", "virtio");
   domain_check_assert_string (doc, "/domain/devices/video/model/@type", "qxl");
-  g_assert_cmpint (domain_check_count (doc, "/domain/devices/input[@type='tablet'][@bus='usb']"), ==, 1);
+  g_assert_cmpint (domain_check_count (doc, "/domain/devices/input[@type='tablet'][@bus='usb']"),
+                   ==, 1);
   /* Tpm=auto and swtpm is installed (tools/install-deps.sh) */
   domain_check_assert_string (doc, "/domain/devices/tpm/@model", "tpm-crb");
   domain_check_assert_string (doc, "/domain/devices/tpm/backend/@type", "emulator");
@@ -271,11 +277,10 @@ static void
 test_windows_tuned (void)
 {
   g_autoptr (xmlDoc) doc = plan_ok (
-    "windows-tuned",
-    "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 6>,"
-    " 'memory': <uint64 8589934592>, 'pin': <'1,5,2,6,3,7'>, 'hugepages': <true>,"
-    " 'hugepage-size': <uint64 1073741824>, 'tpm': <false>, 'graphics': <'vnc'>,"
-    " 'iommu': <true>, 'balloon-period': <uint32 2>}");
+    "windows-tuned", "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 6>,"
+                     " 'memory': <uint64 8589934592>, 'pin': <'1,5,2,6,3,7'>, 'hugepages': <true>,"
+                     " 'hugepage-size': <uint64 1073741824>, 'tpm': <false>, 'graphics': <'vnc'>,"
+                     " 'iommu': <true>, 'balloon-period': <uint32 2>}");
 
   assert_common (doc);
   g_assert_cmpint (domain_check_count (doc, "/domain/cputune/vcpupin"), ==, 6);
@@ -319,20 +324,24 @@ test_host_refusals (void)
   plan_refused ("{'profile': <'linux'>, 'kernel': <'@/missing-vmlinuz'>}", "The kernel");
   plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cdrom': <['@/no.iso']>}",
                 "CD-ROM image");
-  plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'agent-socket': <'@/no/dir/a.sock'>}",
-                "create");
-  plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'serial-log': <'@/no/dir/c.log'>}",
-                "serial log");
+  plan_refused (
+    "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'agent-socket': <'@/no/dir/a.sock'>}",
+    "create");
+  plan_refused (
+    "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'serial-log': <'@/no/dir/c.log'>}",
+    "serial log");
   plan_refused ("{'profile': <'windows'>, 'kernel': <'@/vmlinuz'>}",
                 "The windows profile does not boot a kernel directly");
   plan_refused ("{'profile': <'macos'>, 'disk': <'@/disk.qcow2'>}",
                 "available profiles are linux, windows");
   plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 9>}",
                 "this host has 8 online CPUs: ask for at most 8");
-  plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 8>, 'pin': <'auto'>}",
-                "at most 6 vCPUs");
-  plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 2>, 'pin': <'1,2'>}",
-                "sibling");
+  plan_refused (
+    "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 8>, 'pin': <'auto'>}",
+    "at most 6 vCPUs");
+  plan_refused (
+    "{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 2>, 'pin': <'1,2'>}",
+    "sibling");
   plan_refused ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>, 'gpus': <['0000:02:00.0']>}",
                 "no PCI device 0000:02:00.0");
   /* 2 MB pool: 2048 free; 8 GiB wants 4096 pages */
@@ -349,12 +358,15 @@ static void
 test_retune (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVirConfigDomain) domain = plan ("retune", "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, 'cpus': <uint32 2>, 'memory': <uint64 4294967296>}", &error);
+  g_autoptr (GVirConfigDomain) domain = plan ("retune",
+                                              "{'profile': <'windows'>, 'disk': <'@/disk.qcow2'>, "
+                                              "'cpus': <uint32 2>, 'memory': <uint64 4294967296>}",
+                                              &error);
   g_autoptr (GVirConfigDomain) pinned = NULL;
   g_autoptr (GVirConfigDomain) more_memory = NULL;
   g_autoptr (GVirConfigDomain) unpinned = NULL;
-  g_autoptr (GVariant) pin_options = options_parse (
-    "{'cpus': <uint32 4>, 'pin': <'auto'>, 'hugepages': <true>, 'iommu': <true>}");
+  g_autoptr (GVariant) pin_options
+    = options_parse ("{'cpus': <uint32 4>, 'pin': <'auto'>, 'hugepages': <true>, 'iommu': <true>}");
   g_autoptr (GVariant) memory_options = options_parse ("{'memory': <uint64 2147483648>}");
   g_autoptr (GVariant) unpin_options = options_parse ("{'pin': <''>, 'hugepages': <false>}");
   g_autoptr (GVariant) bad_options = options_parse ("{'disk': <'@/disk.raw'>}");
@@ -376,7 +388,8 @@ test_retune (void)
   /* the rest is the windows VM it was */
   g_assert_cmpint (domain_check_count (doc, "/domain/features/hyperv"), ==, 1);
   domain_check_assert_string (doc, "/domain/os/loader/@secure", "yes");
-  g_assert_cmpint (domain_check_count (doc, "/domain/devices/channel[target/@name='spirit.0']"), ==, 1);
+  g_assert_cmpint (domain_check_count (doc, "/domain/devices/channel[target/@name='spirit.0']"), ==,
+                   1);
   g_clear_pointer (&doc, xmlFreeDoc);
 
   /* memory only: pinning, pages and IOMMU stay */
@@ -414,11 +427,11 @@ test_retune (void)
 static void
 setup_fake_host (void)
 {
-  static const char qcow2_magic[] = { 'Q', 'F', 'I', (char) 0xfb, 0, 0, 0, 3 };
+  static const char qcow2_magic[] = { 'Q', 'F', 'I', (char)0xfb, 0, 0, 0, 3 };
   g_autofree char *qcow2 = NULL;
   g_autoptr (GError) error = NULL;
-  const char *empty[] = { "/disk.raw", "/vmlinuz", "/initrd.gz", "/install.iso",
-                          "/virtio-win.iso", NULL };
+  const char *empty[]
+    = { "/disk.raw", "/vmlinuz", "/initrd.gz", "/install.iso", "/virtio-win.iso", NULL };
 
   host = fake_host_new ();
   fake_host_add_smt_cores (host, 1, 4, 2);

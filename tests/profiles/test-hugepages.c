@@ -110,7 +110,8 @@ test_check_refusals (void)
   fake_host_add_hugepages (host, 1048576, 8, 8);
   /* memory that is not a whole number of pages */
   g_assert_false (spirit_hugepages_check (host->root, 1000 * 1024, 1048576, &error));
-  assert_refused (error, SPIRIT_ERROR_INVALID_ARGUMENT, "not a whole number of 1 GB pages: use 1024 MiB");
+  assert_refused (error, SPIRIT_ERROR_INVALID_ARGUMENT,
+                  "not a whole number of 1 GB pages: use 1024 MiB");
   g_clear_error (&error);
   g_assert_false (spirit_hugepages_check (host->root, 1024 * 1024, 64, &error));
   assert_refused (error, SPIRIT_ERROR_INVALID_ARGUMENT, "use 2 MB (2048 KiB) or 1 GB");
@@ -119,8 +120,9 @@ test_check_refusals (void)
   /* pages free but nothing mounted for libvirt to use */
   fake_host_set_mounts (host, MOUNTS_OTHER);
   g_assert_false (spirit_hugepages_check (host->root, 1024 * 1024, 2048, &error));
-  assert_refused (error, SPIRIT_ERROR_INVALID_ARGUMENT,
-                  "mount -t hugetlbfs -o pagesize=2M hugetlbfs /dev/hugepages) and restart libvirtd");
+  assert_refused (
+    error, SPIRIT_ERROR_INVALID_ARGUMENT,
+    "mount -t hugetlbfs -o pagesize=2M hugetlbfs /dev/hugepages) and restart libvirtd");
   g_clear_error (&error);
   /* a 2M mount does not serve 1 GB pages */
   fake_host_set_mounts (host, MOUNTS_2M);
@@ -140,7 +142,8 @@ test_reserve_fake (void)
   g_autoptr (GError) error = NULL;
   SpiritHugepagePool pool;
   g_autofree char *written = NULL;
-  g_autofree char *nr = g_strconcat (host->root, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", NULL);
+  g_autofree char *nr
+    = g_strconcat (host->root, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", NULL);
 
   fake_host_add_hugepages (host, 2048, 100, 100);
   /* a fake tree keeps what is written: this is the "kernel reserved all" case */

@@ -40,7 +40,7 @@ test_shipped_linux (void)
   g_assert_cmpstr (profile->net_model, ==, "virtio");
   g_assert_cmpstr (profile->video, ==, "virtio");
   g_assert_cmpuint (g_strv_length (profile->hyperv), ==, 0);
-  g_assert_true (g_strv_contains ((const char *const *) profile->features, "acpi"));
+  g_assert_true (g_strv_contains ((const char *const *)profile->features, "acpi"));
   g_assert_cmpuint (profile->balloon_period, ==, 5);
   g_assert_cmpint (profile->tpm, ==, SPIRIT_PROFILE_TPM_NO);
   g_assert_nonnull (strstr (profile->sources, "linux.profile"));
@@ -58,8 +58,8 @@ test_shipped_windows (void)
   g_assert_cmpstr (profile->nvram_template, ==, "/usr/share/OVMF/OVMF_VARS_4M.ms.fd");
   g_assert_true (profile->localtime);
   g_assert_cmpint (profile->tpm, ==, SPIRIT_PROFILE_TPM_AUTO);
-  g_assert_true (g_strv_contains ((const char *const *) profile->hyperv, "spinlocks"));
-  g_assert_true (g_strv_contains ((const char *const *) profile->hyperv, "synic"));
+  g_assert_true (g_strv_contains ((const char *const *)profile->hyperv, "spinlocks"));
+  g_assert_true (g_strv_contains ((const char *const *)profile->hyperv, "synic"));
   g_assert_cmpstr (profile->disk_cache, ==, "none");
   g_assert_cmpstr (profile->disk_io, ==, "native");
   g_assert_cmpuint (profile->memory_kib, ==, 8192 * 1024);

@@ -30,9 +30,9 @@ test_topology (void)
 
   g_assert_no_error (error);
   g_assert_cmpuint (spirit_cpu_topology_get_n_cpus (topology), ==,
-                    (guint) sysconf (_SC_NPROCESSORS_ONLN));
+                    (guint)sysconf (_SC_NPROCESSORS_ONLN));
   for (guint i = 0; i < topology->cores->len; i++)
-    threads += ((SpiritCpuCore *) g_ptr_array_index (topology->cores, i))->cpus->len;
+    threads += ((SpiritCpuCore *)g_ptr_array_index (topology->cores, i))->cpus->len;
   g_assert_cmpuint (threads, ==, spirit_cpu_topology_get_n_cpus (topology));
 }
 
@@ -81,10 +81,10 @@ plan_real (FakeHost *files, const char *name, const char *extra, gboolean hugepa
   g_autofree char *text = g_strdup_printf (
     "{'profile': <'%s'>, 'virt-type': <'qemu'>, 'disk': <'%s/disk.qcow2'>,"
     " 'memory': <uint64 268435456>, 'network': <''>, 'agent-socket': <'%s/agent.sock'>%s}",
-    g_str_has_prefix (name, "spirit-test-windows") ? "windows" : "linux", files->root,
-    files->root, extra);
-  g_autoptr (GVariant) options = g_variant_ref_sink (
-    g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL));
+    g_str_has_prefix (name, "spirit-test-windows") ? "windows" : "linux", files->root, files->root,
+    extra);
+  g_autoptr (GVariant) options
+    = g_variant_ref_sink (g_variant_parse (G_VARIANT_TYPE_VARDICT, text, NULL, NULL, NULL));
   g_autoptr (GError) error = NULL;
   g_autoptr (SpiritVmSpec) spec = NULL;
   GVirConfigDomain *domain;
@@ -120,8 +120,8 @@ test_define_qemu (void)
   fake_host_write (files, "/disk.qcow2", "");
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr (GVirConfigDomain) domain =
-        plan_real (files, cases[i].name, cases[i].extra, cases[i].hugepages);
+      g_autoptr (GVirConfigDomain) domain
+        = plan_real (files, cases[i].name, cases[i].extra, cases[i].hugepages);
       domain_check_validate (domain);
       domain_check_define (QEMU_URI, domain);
     }

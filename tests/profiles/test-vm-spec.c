@@ -107,9 +107,10 @@ test_every_option (void)
 static void
 test_pin_values (void)
 {
-  g_autoptr (SpiritVmSpec) none = spec_ok ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'pin': <''>}");
-  g_autoptr (SpiritVmSpec) autopin =
-    spec_ok ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'pin': <'auto'>}");
+  g_autoptr (SpiritVmSpec) none
+    = spec_ok ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'pin': <''>}");
+  g_autoptr (SpiritVmSpec) autopin
+    = spec_ok ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'pin': <'auto'>}");
 
   g_assert_null (none->pin);
   g_assert_cmpstr (autopin->pin, ==, "auto");
@@ -167,8 +168,7 @@ test_ranges (void)
                 "{'profile': <'linux'>, 'disk': <'/d'>, 'hugepages': <true>,"
                 " 'hugepage-size': <uint64 4096>}",
                 "2097152 (2 MB) or 1073741824 (1 GB)");
-  spec_refused ("a",
-                "{'profile': <'linux'>, 'disk': <'/d'>, 'hugepage-size': <uint64 2097152>}",
+  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'hugepage-size': <uint64 2097152>}",
                 "needs 'hugepages'");
 }
 
@@ -185,8 +185,7 @@ test_paths (void)
                 "'cdrom'");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'agent-socket': <'s.sock'>}",
                 "'agent-socket'");
-  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'serial-log': <''>}",
-                "'serial-log'");
+  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'serial-log': <''>}", "'serial-log'");
   long_options = g_strdup_printf ("{'profile': <'linux'>, 'disk': <'/d'>, 'agent-socket': <'/%s'>}",
                                   long_socket);
   spec_refused ("a", long_options, "at most 107");
@@ -199,18 +198,16 @@ test_paths (void)
 static void
 test_values (void)
 {
-  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['01:00.0']>}",
-                "lspci -D");
+  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['01:00.0']>}", "lspci -D");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['0000:01:00.8']>}",
                 "not a PCI address");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['0000:01:20.0']>}",
                 "not a PCI address");
-  spec_refused ("a",
-                "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['0000:01:00.0', '0000:01:00.0']>}",
-                "twice");
+  spec_refused (
+    "a", "{'profile': <'linux'>, 'disk': <'/d'>, 'gpus': <['0000:01:00.0', '0000:01:00.0']>}",
+    "twice");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'arch': <'aarch64'>}", "x86_64");
-  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'virt-type': <'xen'>}",
-                "\"kvm\"");
+  spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'virt-type': <'xen'>}", "\"kvm\"");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'graphics': <'sdl'>}", "spice");
   spec_refused ("a", "{'profile': <'linux'>, 'disk': <'/d'>, 'network': <'br0 x'>}",
                 "virsh net-list");
@@ -269,7 +266,8 @@ test_update_allowed (void)
   g_assert_cmpuint (spec->vcpus, ==, 4);
   g_assert_false (spirit_vm_spec_update (spec, bad, allowed, &error));
   g_assert_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "'disk' cannot be given here: the options are cpus, pin"));
+  g_assert_nonnull (
+    strstr (error->message, "'disk' cannot be given here: the options are cpus, pin"));
 }
 
 int
