@@ -20,6 +20,8 @@ packages=(
   podman runc
   xvfb xauth desktop-file-utils appstream-util libxml2-utils
   bash-completion tmux expect procps psmisc
+  # VM profiles (issue 7): the windows profile's UEFI firmware and its TPM emulator
+  ovmf swtpm swtpm-tools
   # benchmarks' anchors
   qemu-guest-agent
   # bench/bench-listing.py (libvirt in-process comparison)
