@@ -5,18 +5,25 @@
 
 #define OBJECT_MANAGER_IFACE "org.freedesktop.DBus.ObjectManager"
 
+/* Three levels of cache, each dropped when something below it changes: an interface's
+ * properties, an object's {path: interfaces} entry, and the whole GetManagedObjects reply. */
+typedef struct _SpiritTreeObject SpiritTreeObject;
+
 typedef struct
 {
+  SpiritObjectTree *tree;
+  SpiritTreeObject *object;
   GDBusInterfaceSkeleton *skeleton;
   GVariant *properties; /* a{sv}, NULL when a property changed since it was built */
   gulong notify_id;
 } SpiritTreeInterface;
 
-typedef struct
+struct _SpiritTreeObject
 {
   char *path;
   GPtrArray *interfaces; /* SpiritTreeInterface* */
-} SpiritTreeObject;
+  GVariant *entry;       /* {oa{sa{sv}}} */
+};
 
 struct _SpiritObjectTree
 {
@@ -24,6 +31,7 @@ struct _SpiritObjectTree
   GDBusConnection *bus;
   guint registration_id;
   GHashTable *objects; /* path → SpiritTreeObject */
+  GVariant *reply;     /* (a{oa{sa{sv}}}) */
 };
 
 static const char object_manager_xml[] =
@@ -49,6 +57,8 @@ on_property_notify (GObject *skeleton, GParamSpec *pspec, gpointer user_data)
   SpiritTreeInterface *iface = user_data;
 
   g_clear_pointer (&iface->properties, g_variant_unref);
+  g_clear_pointer (&iface->object->entry, g_variant_unref);
+  g_clear_pointer (&iface->tree->reply, g_variant_unref);
 }
 
 static void
@@ -66,6 +76,7 @@ static void
 spirit_tree_object_free (SpiritTreeObject *object)
 {
   g_ptr_array_unref (object->interfaces);
+  g_clear_pointer (&object->entry, g_variant_unref);
   g_free (object->path);
   g_free (object);
 }
@@ -83,6 +94,9 @@ spirit_tree_interface_properties (SpiritTreeInterface *iface)
 }
 
 static GVariant *
+spirit_tree_object_entry (SpiritTreeObject *object);
+
+static GVariant *
 spirit_tree_object_interfaces (SpiritTreeObject *object)
 {
   GVariantBuilder builder;
@@ -96,6 +110,18 @@ spirit_tree_object_interfaces (SpiritTreeObject *object)
                              spirit_tree_interface_properties (iface));
     }
   return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+spirit_tree_object_entry (SpiritTreeObject *object)
+{
+  if (object->entry == NULL)
+    {
+      object->entry = g_variant_ref_sink (g_variant_new ("{o@a{sa{sv}}}", object->path,
+                                                         spirit_tree_object_interfaces (object)));
+      (void) g_variant_get_data (object->entry);
+    }
+  return object->entry;
 }
 
 static void
@@ -119,20 +145,23 @@ on_method_call (GDBusConnection *bus,
                 gpointer user_data)
 {
   SpiritObjectTree *tree = user_data;
-  GVariantBuilder builder;
-  GHashTableIter iter;
-  gpointer value;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"));
-  g_variant_builder_open (&builder, G_VARIANT_TYPE ("a{oa{sa{sv}}}"));
-  g_hash_table_iter_init (&iter, tree->objects);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  if (tree->reply == NULL)
     {
-      SpiritTreeObject *object = value;
-      g_variant_builder_add (&builder, "{o@a{sa{sv}}}", object->path, spirit_tree_object_interfaces (object));
+      GVariantBuilder builder;
+      GHashTableIter iter;
+      gpointer value;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE ("(a{oa{sa{sv}}})"));
+      g_variant_builder_open (&builder, G_VARIANT_TYPE ("a{oa{sa{sv}}}"));
+      g_hash_table_iter_init (&iter, tree->objects);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        g_variant_builder_add_value (&builder, spirit_tree_object_entry (value));
+      g_variant_builder_close (&builder);
+      tree->reply = g_variant_ref_sink (g_variant_builder_end (&builder));
+      (void) g_variant_get_data (tree->reply);
     }
-  g_variant_builder_close (&builder);
-  g_dbus_method_invocation_return_value (invocation, g_variant_builder_end (&builder));
+  g_dbus_method_invocation_return_value (invocation, tree->reply);
 }
 
 static const GDBusInterfaceVTable object_manager_vtable = { on_method_call, NULL, NULL, { 0 } };
@@ -154,6 +183,7 @@ spirit_object_tree_free (SpiritObjectTree *tree)
   if (tree == NULL)
     return;
   g_hash_table_unref (tree->objects);
+  g_clear_pointer (&tree->reply, g_variant_unref);
   if (tree->registration_id != 0)
     g_dbus_connection_unregister_object (tree->bus, tree->registration_id);
   g_clear_object (&tree->bus);
@@ -213,6 +243,10 @@ spirit_object_tree_add (SpiritObjectTree *tree, const char *path, GDBusInterface
       object->interfaces = g_ptr_array_new_with_free_func ((GDestroyNotify) spirit_tree_interface_free);
       g_hash_table_insert (tree->objects, object->path, object);
     }
+  iface->tree = tree;
+  iface->object = object;
+  g_clear_pointer (&object->entry, g_variant_unref);
+  g_clear_pointer (&tree->reply, g_variant_unref);
   iface->skeleton = g_object_ref (skeleton);
   iface->notify_id = g_signal_connect (skeleton, "notify", G_CALLBACK (on_property_notify), iface);
   g_ptr_array_add (object->interfaces, iface);
@@ -244,6 +278,7 @@ spirit_object_tree_remove (SpiritObjectTree *tree, const char *path)
   g_ptr_array_add (names, NULL);
   /* Unexported (by the free function) before the signal, so nobody calls a removed object. */
   g_hash_table_remove (tree->objects, path);
+  g_clear_pointer (&tree->reply, g_variant_unref);
   spirit_object_tree_emit (tree, "InterfacesRemoved",
                            g_variant_new ("(o^as)", path, (char **) names->pdata));
 }

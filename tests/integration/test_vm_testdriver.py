@@ -39,6 +39,27 @@ class ListingTest(SpiritTestCase):
     def test_get_vm_by_uuid(self):
         self.assertEqual(self.vm_path("22222222-2222-4222-8222-222222222222"), self.vm_path("beta"))
 
+    def managed_objects(self):
+        return self.bus.call_sync("org.crom.Spirit", "/org/crom/Spirit", "org.freedesktop.DBus.ObjectManager",
+                                  "GetManagedObjects", None, None, 0, 10000, None).unpack()[0]
+
+    def test_get_managed_objects_is_current_after_changes(self):
+        # spiritd caches the reply; every change must invalidate exactly what it touched.
+        first = self.managed_objects()
+        self.assertEqual(first, self.managed_objects())
+        alpha, gamma = self.vm_path("alpha"), self.vm_path("gamma")
+        self.call_vm("alpha", "Pause")
+        self.call_vm("gamma", "CreateSnapshot", ("(s)", ("s1",)))
+        after = self.managed_objects()
+        self.assertEqual(after[alpha]["org.crom.Spirit.VM"]["State"], "paused")
+        self.assertEqual(after[gamma]["org.crom.Spirit.VM"]["Snapshots"], ["s1"])
+        self.assertEqual(after[self.vm_path("beta")], first[self.vm_path("beta")])
+        self.assertEqual(set(after), set(first))
+        for path, interfaces in after.items():
+            proxy = self.objects.get_interface(path, "org.crom.Spirit.VM")
+            for name, value in interfaces["org.crom.Spirit.VM"].items():
+                self.assertEqual(proxy.get_cached_property(name).unpack(), value, name)
+
     def test_manager_properties(self):
         self.assertEqual(self.manager_prop("Uri"), self.uri)
         self.assertTrue(self.manager_prop("Connected"))
