@@ -12,6 +12,8 @@
 #include "spirit-profiles-private.h"
 #include "spirit-error.h"
 
+#include <unistd.h>
+
 static const char *const retune_options[] = {
   "cpus", "memory", "hugepages", "hugepage-size", "pin", "iommu", "balloon-period", NULL,
 };
@@ -122,10 +124,8 @@ check_devices (const SpiritVmSpec *spec,
 }
 
 static gboolean
-check_vcpus (const SpiritCpuTopology *topology, guint vcpus, GError **error)
+check_vcpus (guint n_cpus, guint vcpus, GError **error)
 {
-  guint n_cpus = spirit_cpu_topology_get_n_cpus (topology);
-
   if (vcpus > n_cpus)
     {
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
@@ -133,6 +133,34 @@ check_vcpus (const SpiritCpuTopology *topology, guint vcpus, GError **error)
                    vcpus, n_cpus, n_cpus);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* The topology is needed for pinning. Without pinning only the CPU count is, and a sysfs tree
+ * without CPU topology (a container, a test root made for other code) falls back to the
+ * online count the C library reports. */
+static gboolean
+read_host_cpus (const char *sysfs_root,
+                gboolean pinning,
+                SpiritCpuTopology **topology,
+                guint *n_cpus,
+                GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  *topology = spirit_cpu_topology_read (sysfs_root, &local_error);
+  if (*topology != NULL)
+    {
+      *n_cpus = spirit_cpu_topology_get_n_cpus (*topology);
+      return TRUE;
+    }
+  if (pinning)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  g_debug ("%s: counting online CPUs instead", local_error->message);
+  *n_cpus = (guint)MAX (1, sysconf (_SC_NPROCESSORS_ONLN));
   return TRUE;
 }
 
@@ -145,7 +173,7 @@ spirit_vm_plan (const SpiritVmSpec *spec,
   g_autoptr (SpiritProfile) profile = NULL;
   g_autoptr (SpiritCpuTopology) topology = NULL;
   g_autoptr (SpiritCpuPinning) pinning = NULL;
-  guint vcpus;
+  guint vcpus, n_cpus;
   guint64 memory_kib;
 
   g_return_val_if_fail (spec != NULL, NULL);
@@ -156,8 +184,8 @@ spirit_vm_plan (const SpiritVmSpec *spec,
   vcpus = spec->vcpus ? spec->vcpus : profile->vcpus;
   memory_kib = spec->memory_kib ? spec->memory_kib : profile->memory_kib;
 
-  topology = spirit_cpu_topology_read (sysfs_root, error);
-  if (topology == NULL || !check_vcpus (topology, vcpus, error))
+  if (!read_host_cpus (sysfs_root, spec->pin != NULL, &topology, &n_cpus, error)
+      || !check_vcpus (n_cpus, vcpus, error))
     return NULL;
   if (spec->pin != NULL)
     {
@@ -224,6 +252,7 @@ spirit_vm_plan_retune (GVirConfigDomain *current,
   g_autoptr (GVariant) pin_given = NULL;
   SpiritDomainTuning tuning = { 0 };
   xmlNode *root, *devices;
+  guint n_cpus;
   guint64 current_page_kib;
   gboolean pinned;
 
@@ -254,8 +283,8 @@ spirit_vm_plan_retune (GVirConfigDomain *current,
   tuning.balloon_period
     = spec->balloon_period >= 0 ? (guint)spec->balloon_period : current_balloon_period (root);
 
-  topology = spirit_cpu_topology_read (sysfs_root, error);
-  if (topology == NULL || !check_vcpus (topology, tuning.vcpus, error))
+  if (!read_host_cpus (sysfs_root, spec->pin != NULL, &topology, &n_cpus, error)
+      || !check_vcpus (n_cpus, tuning.vcpus, error))
     return NULL;
   if (pin_given == NULL && pinned && spec->vcpus != 0
       && spec->vcpus != gvir_config_domain_get_vcpus (current))

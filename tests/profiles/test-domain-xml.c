@@ -353,6 +353,30 @@ test_host_refusals (void)
                 "not a whole number of 1 GB pages: use 2048 MiB");
 }
 
+/* A sysfs tree without CPU topology: fine without pinning, a clear error with it. */
+static void
+test_no_topology (void)
+{
+  g_autoptr (FakeHost) bare = fake_host_new ();
+  g_autoptr (GVariant) plain = options_parse ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>,"
+                                              " 'cpus': <uint32 1>}");
+  g_autoptr (GVariant) pinned = options_parse ("{'profile': <'linux'>, 'disk': <'@/disk.qcow2'>,"
+                                               " 'cpus': <uint32 1>, 'pin': <'auto'>}");
+  g_autoptr (SpiritVmSpec) plain_spec = spirit_vm_spec_from_variant ("bare", plain, NULL);
+  g_autoptr (SpiritVmSpec) pinned_spec = spirit_vm_spec_from_variant ("bare", pinned, NULL);
+  g_autoptr (GVirConfigDomain) domain = NULL;
+  g_autoptr (GError) error = NULL;
+
+  domain = spirit_vm_plan (plain_spec, profile_dirs (), bare->root, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (domain);
+  g_clear_object (&domain);
+  domain = spirit_vm_plan (pinned_spec, profile_dirs (), bare->root, &error);
+  g_assert_null (domain);
+  g_assert_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "/sys/devices/system/cpu/online"));
+}
+
 /* Editing an existing VM's tuning keeps everything else. */
 static void
 test_retune (void)
@@ -465,6 +489,7 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/windows-tuned", test_windows_tuned);
   g_test_add_func ("/domain-xml/windows-tcg", test_windows_tcg);
   g_test_add_func ("/domain-xml/host-refusals", test_host_refusals);
+  g_test_add_func ("/domain-xml/no-topology", test_no_topology);
   g_test_add_func ("/domain-xml/retune", test_retune);
   status = g_test_run ();
   fake_host_free (host);
