@@ -155,8 +155,14 @@ spirit_gpu_find_holders (GPtrArray *nodes)
     {
       guint64 pid;
 
+      char path[32], target[8];
+
       if (!g_ascii_string_to_unsigned (entry->d_name, 10, 1, G_MAXINT, &pid, NULL)
           || (int)pid == self)
+        continue;
+      /* kernel threads (most of the PIDs) have no executable, no files and no mappings */
+      g_snprintf (path, sizeof path, "%d/exe", (int)pid);
+      if (readlinkat (dirfd (proc), path, target, sizeof target) < 0 && errno == ENOENT)
         continue;
       scan_fds ((int)pid, nodes, holders);
       scan_maps ((int)pid, nodes, holders);

@@ -411,12 +411,15 @@ read_dev_node (const char *dir, const char *first_component)
   g_autofree char *uevent_path = g_build_filename (dir, "uevent", NULL);
   g_autofree char *subsystem_path = g_build_filename (dir, "subsystem", NULL);
   g_autofree char *dev = spirit_sysfs_read_or_null (dev_path);
-  g_autofree char *uevent = spirit_sysfs_read_or_null (uevent_path);
+  g_autofree char *uevent = NULL;
   g_auto (GStrv) lines = NULL;
   guint major, minor;
   SpiritDevNode *node;
 
-  if (dev == NULL || uevent == NULL || sscanf (dev, "%u:%u", &major, &minor) != 2)
+  if (dev == NULL || sscanf (dev, "%u:%u", &major, &minor) != 2)
+    return NULL;
+  uevent = spirit_sysfs_read_or_null (uevent_path);
+  if (uevent == NULL)
     return NULL;
   lines = g_strsplit (uevent, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
@@ -435,14 +438,6 @@ read_dev_node (const char *dir, const char *first_component)
   return NULL;
 }
 
-static gboolean
-is_real_dir (const char *path)
-{
-  g_autofree char *full = spirit_sysfs_path (path);
-
-  return g_file_test (full, G_FILE_TEST_IS_DIR) && !g_file_test (full, G_FILE_TEST_IS_SYMLINK);
-}
-
 /* Child devices are real directories below the function's own; links (driver, subsystem,
  * iommu_group, firmware_node, …) lead elsewhere and are not followed. */
 static void
@@ -459,13 +454,13 @@ collect_nodes (const char *dir, const char *first_component, guint depth, GPtrAr
     }
   if (depth >= 4)
     return;
-  names = spirit_sysfs_list (dir, NULL);
+  names = spirit_sysfs_list_dirs (dir, NULL);
   for (guint i = 0; names != NULL && i < names->len; i++)
     {
       const char *name = g_ptr_array_index (names, i);
       g_autofree char *child = g_build_filename (dir, name, NULL);
 
-      if (g_str_equal (name, "power") || g_str_equal (name, "msi_irqs") || !is_real_dir (child))
+      if (g_str_equal (name, "power") || g_str_equal (name, "msi_irqs"))
         continue;
       collect_nodes (child, depth == 0 ? name : first_component, depth + 1, nodes);
     }

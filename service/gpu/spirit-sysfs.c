@@ -488,8 +488,18 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
-GPtrArray *
-spirit_sysfs_list (const char *dir, GError **error)
+static gboolean
+entry_is_dir (DIR *d, struct dirent *entry)
+{
+  struct stat st;
+
+  if (entry->d_type != DT_UNKNOWN)
+    return entry->d_type == DT_DIR;
+  return fstatat (dirfd (d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+}
+
+static GPtrArray *
+list_entries (const char *dir, gboolean only_dirs, GError **error)
 {
   g_autofree char *full = spirit_sysfs_path (dir);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -509,9 +519,24 @@ spirit_sysfs_list (const char *dir, GError **error)
       return NULL;
     }
   while ((entry = readdir (d)) != NULL)
-    if (!g_str_equal (entry->d_name, ".") && !g_str_equal (entry->d_name, ".."))
+    if (!g_str_equal (entry->d_name, ".") && !g_str_equal (entry->d_name, "..")
+        && (!only_dirs || entry_is_dir (d, entry)))
       g_ptr_array_add (names, g_strdup (entry->d_name));
   closedir (d);
   g_ptr_array_sort (names, compare_names);
   return g_steal_pointer (&names);
+}
+
+GPtrArray *
+spirit_sysfs_list (const char *dir, GError **error)
+{
+  return list_entries (dir, FALSE, error);
+}
+
+/* Only the real directories (no links, no attributes), from readdir's d_type where the file
+ * system gives it (sysfs does): no stat per entry. */
+GPtrArray *
+spirit_sysfs_list_dirs (const char *dir, GError **error)
+{
+  return list_entries (dir, TRUE, error);
 }

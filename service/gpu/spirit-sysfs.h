@@ -40,5 +40,6 @@ char *spirit_sysfs_read_link (const char *path, GError **error);
 char *spirit_sysfs_link_basename (const char *path);
 gboolean spirit_sysfs_exists (const char *path);
 GPtrArray *spirit_sysfs_list (const char *dir, GError **error);
+GPtrArray *spirit_sysfs_list_dirs (const char *dir, GError **error);
 
 G_END_DECLS

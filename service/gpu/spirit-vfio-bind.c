@@ -349,6 +349,7 @@ struct _SpiritVfioSwap
   GArray *groups;       /* int */
   GPtrArray *vtconsoles;
   GPtrArray *framebuffers;
+  GPtrArray *nodes; /* SpiritDevNode: the host drivers' nodes, as of the last discovery */
   SpiritVfioPhase phase;
   SpiritVfioStep failed_step;
   guint timeout_ms;
@@ -381,6 +382,7 @@ spirit_vfio_swap_finalize (GObject *object)
   g_array_unref (self->groups);
   g_ptr_array_unref (self->vtconsoles);
   g_ptr_array_unref (self->framebuffers);
+  g_ptr_array_unref (self->nodes);
   G_OBJECT_CLASS (spirit_vfio_swap_parent_class)->finalize (object);
 }
 
@@ -397,13 +399,14 @@ spirit_vfio_swap_init (SpiritVfioSwap *self)
   self->groups = g_array_new (FALSE, FALSE, sizeof (int));
   self->vtconsoles = g_ptr_array_new_with_free_func (g_free);
   self->framebuffers = g_ptr_array_new_with_free_func (g_free);
+  self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_dev_node_free);
   self->timeout_ms = SPIRIT_VFIO_DEFAULT_TIMEOUT_MS;
 }
 
+/* The kinds of NODES (drm, graphics, sound, …), in order, each once. */
 static GStrv
-subsystems_of (const char *address)
+subsystems_of (GPtrArray *nodes)
 {
-  g_autoptr (GPtrArray) nodes = spirit_pci_list_device_nodes (address, NULL);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -426,6 +429,7 @@ update_from_gpu (SpiritVfioSwap *self, SpiritGpu *gpu)
   g_autoptr (GPtrArray) old = g_steal_pointer (&self->functions);
 
   self->functions = g_ptr_array_new_with_free_func ((GDestroyNotify)function_free);
+  g_ptr_array_set_size (self->nodes, 0);
   g_free (self->gpu_address);
   self->gpu_address = g_strdup (spirit_gpu_get_address (gpu));
   self->boot_vga = spirit_gpu_get_boot_vga (gpu);
@@ -443,9 +447,13 @@ update_from_gpu (SpiritVfioSwap *self, SpiritGpu *gpu)
       function->address = g_strdup (address);
       if (g_strcmp0 (driver, SPIRIT_VFIO_DRIVER) != 0)
         {
+          g_autoptr (GPtrArray) nodes = spirit_pci_list_device_nodes (address, NULL);
+
           function->host_driver_known = TRUE;
           function->host_driver = g_strdup (driver);
-          function->subsystems = subsystems_of (address);
+          function->subsystems = subsystems_of (nodes);
+          for (guint j = 0; nodes != NULL && j < nodes->len; j++)
+            g_ptr_array_add (self->nodes, g_ptr_array_steal_index (nodes, j--));
         }
       else if (before != NULL)
         {
@@ -715,22 +723,6 @@ deadline (SpiritVfioSwap *self)
   return spirit_wait_deadline_after_ms (self->timeout_ms);
 }
 
-static GPtrArray *
-all_nodes (SpiritVfioSwap *self)
-{
-  GPtrArray *nodes = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_dev_node_free);
-
-  for (guint i = 0; i < self->functions->len; i++)
-    {
-      Function *function = g_ptr_array_index (self->functions, i);
-      g_autoptr (GPtrArray) some = spirit_pci_list_device_nodes (function->address, NULL);
-
-      for (guint j = 0; some != NULL && j < some->len; j++)
-        g_ptr_array_add (nodes, g_ptr_array_steal_index (some, j--));
-    }
-  return nodes;
-}
-
 static gboolean
 handle_holders (SpiritVfioSwap *self,
                 GPtrArray *nodes,
@@ -784,7 +776,6 @@ static gboolean
 run_to_vfio (SpiritVfioSwap *self, SpiritVfioFlags flags, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  g_autoptr (GPtrArray) nodes = NULL;
   g_auto (GStrv) addresses = NULL;
 
   if (!begin (self, SPIRIT_VFIO_STEP_CHECK, NULL, cancellable, error))
@@ -794,8 +785,8 @@ run_to_vfio (SpiritVfioSwap *self, SpiritVfioFlags flags, GCancellable *cancella
 
   if (!begin (self, SPIRIT_VFIO_STEP_HOLDERS, NULL, cancellable, error))
     return FALSE;
-  nodes = all_nodes (self);
-  if (!handle_holders (self, nodes, flags, cancellable, &local))
+  /* the nodes as the check just found them */
+  if (!handle_holders (self, self->nodes, flags, cancellable, &local))
     return step_failed (self, SPIRIT_VFIO_STEP_HOLDERS, NULL, g_steal_pointer (&local), error);
 
   addresses = spirit_vfio_swap_dup_addresses (self);

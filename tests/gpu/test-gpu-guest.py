@@ -4,9 +4,8 @@
 both share one IOMMU group) runs spirit-gpu-swap-test, and this file asserts on what it prints on
 the serial console.
 
-The guest is booted once (setUpClass); each test method checks one case's line. Usage:
-  test-gpu-guest.py [unittest args]                  the test (what meson runs)
-  test-gpu-guest.py --bench N                        N timed swaps, prints the guest's lines
+The guest is booted once (setUpClass); each test method checks one case's line.
+bench/bench-gpu-swap.py reuses build_guest() and run_guest() for the benchmark.
 Environment: SPIRIT_GPU_SWAP_TEST (the test program), SPIRIT_GPU_GUEST_DIR (where the guest is
 built, cached), SPIRIT_GPU_GUEST_TIMEOUT (seconds for the whole boot and run, default 150).
 """
@@ -28,17 +27,21 @@ GPU = "0000:01:00.0"
 AUDIO = "0000:01:00.1"
 
 
-def build_guest(outdir, binary):
+def build_guest(outdir, binary, extra_adds=()):
     cmd = [BUILD_GUEST, outdir, "--init", GUEST_INIT, "--add", binary]
+    for extra in extra_adds:
+        cmd += ["--add", extra]
     for module in MODULES:
         cmd += ["--module", module]
     subprocess.run(cmd, check=True, stdout=sys.stderr)
 
 
-def qemu_command(outdir, gpu_args):
+def qemu_command(outdir, gpu_args, extra_append=""):
     append = "console=ttyS0 intel_iommu=on panic=-1 quiet"
     if gpu_args:
         append += " spirit.gpu-args=" + ",".join(gpu_args)
+    if extra_append:
+        append += " " + extra_append
     return [
         "qemu-system-x86_64", "-accel", "tcg",
         "-machine", "q35,kernel-irqchip=split", "-m", "512", "-smp", "1",
@@ -54,11 +57,11 @@ def qemu_command(outdir, gpu_args):
     ]
 
 
-def run_guest(outdir, gpu_args, timeout, log_path):
+def run_guest(outdir, gpu_args, timeout, log_path, extra_append=""):
     """Boots the guest, returns (console lines, seconds). Ends QEMU (our child) at the deadline."""
     start = time.monotonic()
     deadline = start + timeout
-    proc = subprocess.Popen(qemu_command(outdir, gpu_args), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(qemu_command(outdir, gpu_args, extra_append), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines, pending = [], b""
     sel = selectors.DefaultSelector()
@@ -187,20 +190,5 @@ class RealKernelSwapTest(unittest.TestCase):
                 self.case(name)
 
 
-def bench(rounds):
-    binary = os.environ["SPIRIT_GPU_SWAP_TEST"]
-    outdir = guest_dir()
-    build_guest(outdir, binary)
-    lines, seconds = run_guest(outdir, ["--bench", str(rounds)], 300,
-                               os.path.join(outdir, "bench-console.log"))
-    for line in lines:
-        if line.startswith("SPIRIT-"):
-            print(line)
-    print("guest boot and run: %.1f s" % seconds)
-    return 0 if any(line.startswith("SPIRIT-GPU-RESULT PASS") for line in lines) else 1
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
-        sys.exit(bench(int(sys.argv[2])))
     unittest.main(verbosity=2)
