@@ -135,7 +135,7 @@ scan_maps (int pid, GPtrArray *nodes, GPtrArray *holders)
 }
 
 GPtrArray *
-spirit_gpu_find_holders (GPtrArray *nodes)
+spirit_gpu_find_holders (GPtrArray *nodes, gboolean with_mappings)
 {
   g_autoptr (GPtrArray) holders
     = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_holder_free);
@@ -165,7 +165,8 @@ spirit_gpu_find_holders (GPtrArray *nodes)
       if (readlinkat (dirfd (proc), path, target, sizeof target) < 0 && errno == ENOENT)
         continue;
       scan_fds ((int)pid, nodes, holders);
-      scan_maps ((int)pid, nodes, holders);
+      if (with_mappings)
+        scan_maps ((int)pid, nodes, holders);
     }
   closedir (proc);
   return g_steal_pointer (&holders);

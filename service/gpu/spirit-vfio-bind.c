@@ -726,11 +726,12 @@ deadline (SpiritVfioSwap *self)
 static gboolean
 handle_holders (SpiritVfioSwap *self,
                 GPtrArray *nodes,
+                gboolean with_mappings,
                 SpiritVfioFlags flags,
                 GCancellable *cancellable,
                 GError **error)
 {
-  g_autoptr (GPtrArray) holders = spirit_gpu_find_holders (nodes);
+  g_autoptr (GPtrArray) holders = spirit_gpu_find_holders (nodes, with_mappings);
   g_autofree char *names = NULL;
 
   if (holders->len == 0)
@@ -747,7 +748,7 @@ handle_holders (SpiritVfioSwap *self,
   if (!spirit_gpu_end_holders (holders, self->timeout_ms, cancellable, error))
     return FALSE;
   g_clear_pointer (&holders, g_ptr_array_unref);
-  holders = spirit_gpu_find_holders (nodes);
+  holders = spirit_gpu_find_holders (nodes, with_mappings);
   if (holders->len > 0)
     {
       g_autofree char *still = spirit_gpu_describe_holders (holders);
@@ -786,7 +787,7 @@ run_to_vfio (SpiritVfioSwap *self, SpiritVfioFlags flags, GCancellable *cancella
   if (!begin (self, SPIRIT_VFIO_STEP_HOLDERS, NULL, cancellable, error))
     return FALSE;
   /* the nodes as the check just found them */
-  if (!handle_holders (self, self->nodes, flags, cancellable, &local))
+  if (!handle_holders (self, self->nodes, TRUE, flags, cancellable, &local))
     return step_failed (self, SPIRIT_VFIO_STEP_HOLDERS, NULL, g_steal_pointer (&local), error);
 
   addresses = spirit_vfio_swap_dup_addresses (self);
@@ -1077,7 +1078,7 @@ spirit_vfio_swap_to_host (SpiritVfioSwap *self,
     }
   if (!begin (self, SPIRIT_VFIO_STEP_VFIO_HOLDERS, NULL, cancellable, error))
     return FALSE;
-  if (!handle_holders (self, nodes, flags, cancellable, &local))
+  if (!handle_holders (self, nodes, FALSE, flags, cancellable, &local))
     return step_failed (self, SPIRIT_VFIO_STEP_VFIO_HOLDERS, NULL, g_steal_pointer (&local), error);
 
   if (!converge_to_host (self, cancellable, error))

@@ -361,31 +361,31 @@ typedef struct
 } ForwardFault;
 
 static const ForwardFault forward_faults[] = {
-  { "check/iommu-groups", "list:/sys/kernel/iommu_groups", SETUP_NONE, SPIRIT_VFIO_STEP_CHECK, NULL,
+  { "check-iommu-groups", "list:/sys/kernel/iommu_groups", SETUP_NONE, SPIRIT_VFIO_STEP_CHECK, NULL,
     SPIRIT_GPU_ERROR_IOMMU_DISABLED, FALSE },
-  { "check/read-class", "read:/sys/bus/pci/devices/0000:01:00.1/class", SETUP_NONE,
+  { "check-read-class", "read:/sys/bus/pci/devices/0000:01:00.1/class", SETUP_NONE,
     SPIRIT_VFIO_STEP_CHECK, NULL, SPIRIT_GPU_ERROR_FAILED, FALSE },
   { "vtconsoles", "write:/sys/class/vtconsole/vtcon1/bind=0", SETUP_NONE,
     SPIRIT_VFIO_STEP_VTCONSOLES, NULL, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "driver_override/gpu", "write:/sys/bus/pci/devices/0000:01:00.0/driver_override=vfio-pci",
+  { "driver_override-gpu", "write:/sys/bus/pci/devices/0000:01:00.0/driver_override=vfio-pci",
     SETUP_NONE, SPIRIT_VFIO_STEP_OVERRIDE, TREE_GPU, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "driver_override/audio", "write:/sys/bus/pci/devices/0000:01:00.1/driver_override=vfio-pci",
+  { "driver_override-audio", "write:/sys/bus/pci/devices/0000:01:00.1/driver_override=vfio-pci",
     SETUP_NONE, SPIRIT_VFIO_STEP_OVERRIDE, TREE_AUDIO, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "unbind/gpu", "write:/sys/bus/pci/drivers/nouveau/unbind", SETUP_NONE, SPIRIT_VFIO_STEP_UNBIND,
+  { "unbind-gpu", "write:/sys/bus/pci/drivers/nouveau/unbind", SETUP_NONE, SPIRIT_VFIO_STEP_UNBIND,
     TREE_GPU, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "unbind/audio", "write:/sys/bus/pci/drivers/snd_hda_intel/unbind", SETUP_NONE,
+  { "unbind-audio", "write:/sys/bus/pci/drivers/snd_hda_intel/unbind", SETUP_NONE,
     SPIRIT_VFIO_STEP_UNBIND, TREE_AUDIO, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "unbind/audio-timeout", "write:/sys/bus/pci/drivers/snd_hda_intel/unbind,drop", SETUP_NONE,
+  { "unbind-audio-timeout", "write:/sys/bus/pci/drivers/snd_hda_intel/unbind,drop", SETUP_NONE,
     SPIRIT_VFIO_STEP_UNBIND, TREE_AUDIO, SPIRIT_GPU_ERROR_TIMEOUT, TRUE },
-  { "probe/gpu", "write:/sys/bus/pci/drivers_probe=0000:01:00.0", SETUP_NONE,
+  { "probe-gpu", "write:/sys/bus/pci/drivers_probe=0000:01:00.0", SETUP_NONE,
     SPIRIT_VFIO_STEP_PROBE, TREE_GPU, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "probe/audio", "write:/sys/bus/pci/drivers_probe=0000:01:00.1", SETUP_NONE,
+  { "probe-audio", "write:/sys/bus/pci/drivers_probe=0000:01:00.1", SETUP_NONE,
     SPIRIT_VFIO_STEP_PROBE, TREE_AUDIO, SPIRIT_GPU_ERROR_FAILED, TRUE },
-  { "probe/audio-timeout", "write:/sys/bus/pci/drivers_probe=0000:01:00.1,drop", SETUP_NONE,
+  { "probe-audio-timeout", "write:/sys/bus/pci/drivers_probe=0000:01:00.1,drop", SETUP_NONE,
     SPIRIT_VFIO_STEP_PROBE, TREE_AUDIO, SPIRIT_GPU_ERROR_TIMEOUT, TRUE },
-  { "probe/vfio-refuses-audio", NULL, SETUP_VFIO_REFUSES_AUDIO, SPIRIT_VFIO_STEP_PROBE, TREE_AUDIO,
+  { "probe-vfio-refuses-audio", NULL, SETUP_VFIO_REFUSES_AUDIO, SPIRIT_VFIO_STEP_PROBE, TREE_AUDIO,
     SPIRIT_GPU_ERROR_TIMEOUT, TRUE },
-  { "vfio-node/timeout", NULL, SETUP_VFIO_MAKES_NO_NODE, SPIRIT_VFIO_STEP_VFIO_NODE, NULL,
+  { "vfio-node-timeout", NULL, SETUP_VFIO_MAKES_NO_NODE, SPIRIT_VFIO_STEP_VFIO_NODE, NULL,
     SPIRIT_GPU_ERROR_TIMEOUT, TRUE },
 };
 
@@ -832,12 +832,12 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  ADD ("/gpu/swap/round-trip", test_round_trip, NULL);
-  ADD ("/gpu/swap/steps", test_steps, NULL);
-  ADD ("/gpu/swap/step-timeouts", test_step_timeouts, NULL);
-  ADD ("/gpu/swap/step-order", test_step_order, NULL);
-  ADD ("/gpu/swap/holders", test_holders, NULL);
-  ADD ("/gpu/swap/vfio-holders", test_vfio_holders, NULL);
+  ADD ("/gpu/swap/run/round-trip", test_round_trip, NULL);
+  ADD ("/gpu/swap/run/steps", test_steps, NULL);
+  ADD ("/gpu/swap/run/step-timeouts", test_step_timeouts, NULL);
+  ADD ("/gpu/swap/run/step-order", test_step_order, NULL);
+  ADD ("/gpu/swap/run/holders", test_holders, NULL);
+  ADD ("/gpu/swap/run/vfio-holders", test_vfio_holders, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (forward_faults); i++)
     {
       const ForwardFault *fault = &forward_faults[i];
@@ -856,14 +856,14 @@ main (int argc, char **argv)
   ADD ("/gpu/swap/fault-back/host-driver-refuses", test_host_driver_refuses, NULL);
   ADD ("/gpu/swap/fault-back/host-nodes-missing", test_host_nodes_missing, NULL);
   ADD ("/gpu/swap/fault-back/restore-vtconsoles", test_restore_vtconsoles_fault, NULL);
-  ADD ("/gpu/swap/boot-gpu", test_boot_gpu, GINT_TO_POINTER (FALSE));
-  ADD ("/gpu/swap/fault/framebuffers/all", test_boot_gpu, GINT_TO_POINTER (TRUE));
-  ADD ("/gpu/swap/journal", test_journal, NULL);
-  ADD ("/gpu/swap/unknown-host-driver", test_unknown_host_driver, NULL);
-  ADD ("/gpu/swap/cancelled", test_cancelled, NULL);
-  ADD ("/gpu/swap/async", test_async, NULL);
-  g_test_add_func ("/gpu/swap/journal-invalid", test_journal_invalid);
-  g_test_add_func ("/gpu/swap/not-viable-refused", test_not_viable_refused);
-  g_test_add_func ("/gpu/swap/step-names", test_step_names);
+  ADD ("/gpu/swap/run/boot-gpu", test_boot_gpu, GINT_TO_POINTER (FALSE));
+  ADD ("/gpu/swap/fault/framebuffers", test_boot_gpu, GINT_TO_POINTER (TRUE));
+  ADD ("/gpu/swap/run/journal", test_journal, NULL);
+  ADD ("/gpu/swap/run/unknown-host-driver", test_unknown_host_driver, NULL);
+  ADD ("/gpu/swap/run/cancelled", test_cancelled, NULL);
+  ADD ("/gpu/swap/run/async", test_async, NULL);
+  g_test_add_func ("/gpu/swap/run/journal-invalid", test_journal_invalid);
+  g_test_add_func ("/gpu/swap/run/not-viable-refused", test_not_viable_refused);
+  g_test_add_func ("/gpu/swap/run/step-names", test_step_names);
   return g_test_run ();
 }
