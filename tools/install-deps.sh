@@ -26,6 +26,8 @@ packages=(
   qemu-guest-agent
   # bench/bench-listing.py (libvirt in-process comparison)
   python3-libvirt
+  # GPU swap (issue 5): the hwdb (vendor and model names) and udevadm; libudev for the hwdb
+  udev libudev-dev
 )
 
 export DEBIAN_FRONTEND=noninteractive
