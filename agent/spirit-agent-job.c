@@ -12,7 +12,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#define OUTPUT_CHUNK (64 * 1024)
+#define OUTPUT_CHUNK (256 * 1024)
 
 typedef struct
 {
@@ -388,7 +388,7 @@ spirit_agent_job_start (const SpiritMessage *exec, const SpiritAgentJobHost *hos
   job->out[0].fd = child.stdout_fd;
   job->out[1].fd = child.stderr_fd;
   job->credit = exec->window > 0 ? (gint64)exec->window : -1;
-  job->child_watch = g_child_watch_add (child.pid, on_child_exit, job);
+  job->child_watch = spirit_platform_watch_child (child.pid, on_child_exit, job);
   if (exec->timeout_ms > 0)
     job->timeout = g_timeout_add (exec->timeout_ms, on_timeout, job);
   spirit_agent_job_resume (job);
@@ -412,7 +412,7 @@ spirit_agent_job_free (SpiritAgentJob *job)
       spirit_platform_kill (job->pid, "KILL", NULL);
       if (job->child_watch != 0)
         g_source_remove (job->child_watch);
-      g_child_watch_add (job->pid, reap_quietly, NULL);
+      spirit_platform_watch_child (job->pid, reap_quietly, NULL);
     }
   for (int i = 0; i < 2; i++)
     {

@@ -17,16 +17,32 @@
 #include <glib/gstdio.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define SPIRIT_PIPE_SIZE (1024 * 1024)
+
 void
 spirit_platform_init (void)
 {
+  g_autoptr (GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
   /* A child that closes its stdin must not kill the agent: writes then fail with EPIPE. */
   signal (SIGPIPE, SIG_IGN);
+  /* Commands start with posix_spawn, which closes only close-on-exec descriptors: make sure
+   * nothing the agent inherited beyond stdin/stdout/stderr leaks into them. */
+  while (fds != NULL && (name = g_dir_read_name (fds)) != NULL)
+    {
+      int fd = atoi (name);
+      if (fd > 2)
+        fcntl (fd, F_SETFD, fcntl (fd, F_GETFD) | FD_CLOEXEC);
+    }
 }
 
 void
@@ -159,16 +175,47 @@ spirit_platform_close (int fd)
     g_close (fd, NULL);
 }
 
-/* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void
-child_setup (gpointer data)
+/* argv[0] as the child's PATH (or the agent's, or a default) resolves it. Done here, in the
+ * parent, so that the child can be started with posix_spawn (vfork + exec): under emulation a
+ * fork() of the agent and failed execs along PATH cost tens of milliseconds per command. */
+static gchar *
+resolve_program (const char *name, gchar **envp)
 {
-  sigset_t all;
+  const char *path = g_environ_getenv (envp, "PATH");
+  g_auto (GStrv) dirs = NULL;
 
-  setsid ();
-  signal (SIGPIPE, SIG_DFL);
-  sigemptyset (&all);
-  sigprocmask (SIG_SETMASK, &all, NULL);
+  if (strchr (name, '/') != NULL)
+    return g_strdup (name);
+  if (path == NULL)
+    path = g_getenv ("PATH");
+  if (path == NULL)
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  dirs = g_strsplit (path, ":", -1);
+  for (gchar **d = dirs; *d != NULL; d++)
+    {
+      g_autofree gchar *candidate = g_build_filename (**d != '\0' ? *d : ".", name, NULL);
+
+      if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR) && access (candidate, X_OK) == 0)
+        return g_steal_pointer (&candidate);
+    }
+  return NULL;
+}
+
+static gboolean
+make_pipe (int fds[2], GError **error)
+{
+  if (pipe2 (fds, O_CLOEXEC) == 0)
+    return TRUE;
+  g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "pipe: %s", g_strerror (errno));
+  return FALSE;
+}
+
+static void
+close_pair (int fds[2])
+{
+  spirit_platform_close (fds[0]);
+  spirit_platform_close (fds[1]);
+  fds[0] = fds[1] = -1;
 }
 
 gboolean
@@ -179,22 +226,125 @@ spirit_platform_spawn (gchar **argv,
                        SpiritChild *out,
                        GError **error)
 {
-  GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH
-                      | G_SPAWN_SEARCH_PATH_FROM_ENVP | G_SPAWN_CLOEXEC_PIPES;
+  g_autofree gchar *program = resolve_program (argv[0], envp);
+  int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t none, all;
+  pid_t pid;
+  int rc;
 
-  out->stdin_fd = -1;
-  if (!stdin_pipe)
-    flags |= G_SPAWN_STDIN_FROM_DEV_NULL;
-  if (!g_spawn_async_with_pipes_and_fds (
-        cwd, (const gchar *const *)argv, (const gchar *const *)envp, flags, child_setup, NULL, -1,
-        -1, -1, NULL, NULL, 0, &out->pid, stdin_pipe ? &out->stdin_fd : NULL, &out->stdout_fd,
-        &out->stderr_fd, error))
-    return FALSE;
+  if (program == NULL)
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT, "%s: command not found", argv[0]);
+      return FALSE;
+    }
+  if ((stdin_pipe && !make_pipe (in, error)) || !make_pipe (outp, error)
+      || !make_pipe (errp, error))
+    {
+      close_pair (in);
+      close_pair (outp);
+      return FALSE;
+    }
+
+  posix_spawn_file_actions_init (&actions);
+  if (stdin_pipe)
+    posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
+  else
+    posix_spawn_file_actions_addopen (&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&actions, outp[1], 1);
+  posix_spawn_file_actions_adddup2 (&actions, errp[1], 2);
+  if (cwd != NULL)
+    posix_spawn_file_actions_addchdir_np (&actions, cwd);
+
+  /* Its own session (so kill reaches the whole group), no blocked signals, and default
+   * dispositions (the agent ignores SIGPIPE; its commands must not). */
+  posix_spawnattr_init (&attr);
+  sigemptyset (&none);
+  sigfillset (&all);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setsigdefault (&attr, &all);
+  posix_spawnattr_setflags (&attr,
+                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  rc = posix_spawn (&pid, program, &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy (&actions);
+  posix_spawnattr_destroy (&attr);
+  spirit_platform_close (in[0]);
+  spirit_platform_close (outp[1]);
+  spirit_platform_close (errp[1]);
+  if (rc != 0)
+    {
+      g_set_error (error, G_SPAWN_ERROR, rc == ENOENT ? G_SPAWN_ERROR_NOENT : G_SPAWN_ERROR_FAILED,
+                   "cannot run %s%s%s: %s", program, cwd != NULL ? " in " : "",
+                   cwd != NULL ? cwd : "", g_strerror (rc));
+      spirit_platform_close (in[1]);
+      spirit_platform_close (outp[0]);
+      spirit_platform_close (errp[0]);
+      return FALSE;
+    }
+
+  out->pid = pid;
+  out->stdin_fd = in[1];
+  out->stdout_fd = outp[0];
+  out->stderr_fd = errp[0];
+  /* Bigger pipes: fewer wake-ups per megabyte, which is what costs under emulation. */
+  fcntl (out->stdout_fd, F_SETPIPE_SZ, SPIRIT_PIPE_SIZE);
+  fcntl (out->stderr_fd, F_SETPIPE_SZ, SPIRIT_PIPE_SIZE);
   if (out->stdin_fd >= 0)
-    spirit_platform_set_nonblocking (out->stdin_fd);
+    {
+      fcntl (out->stdin_fd, F_SETPIPE_SZ, SPIRIT_PIPE_SIZE);
+      spirit_platform_set_nonblocking (out->stdin_fd);
+    }
   spirit_platform_set_nonblocking (out->stdout_fd);
   spirit_platform_set_nonblocking (out->stderr_fd);
   return TRUE;
+}
+
+typedef struct
+{
+  GPid pid;
+  int pidfd;
+  GChildWatchFunc func;
+  gpointer data;
+} SpiritChildWatch;
+
+static gboolean
+on_pidfd (int fd, GIOCondition condition, gpointer user_data)
+{
+  SpiritChildWatch *w = user_data;
+  int status = 0;
+  pid_t r;
+
+  do
+    r = waitpid (w->pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return G_SOURCE_CONTINUE; /* not exited yet: a pidfd only polls readable once it has */
+  w->func (w->pid, status, w->data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_watch_free (gpointer user_data)
+{
+  SpiritChildWatch *w = user_data;
+
+  g_close (w->pidfd, NULL);
+  g_free (w);
+}
+
+guint
+spirit_platform_watch_child (GPid pid, GChildWatchFunc func, gpointer data)
+{
+  int fd = (int)syscall (SYS_pidfd_open, pid, 0);
+  SpiritChildWatch *w;
+
+  if (fd < 0)
+    return g_child_watch_add (pid, func, data); /* kernels before 5.3 */
+  w = g_new (SpiritChildWatch, 1);
+  *w = (SpiritChildWatch){ pid, fd, func, data };
+  return g_unix_fd_add_full (G_PRIORITY_DEFAULT, fd, G_IO_IN, on_pidfd, w, child_watch_free);
 }
 
 gboolean

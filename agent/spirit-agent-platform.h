@@ -58,6 +58,11 @@ gboolean spirit_platform_spawn (gchar **argv,
                                 SpiritChild *out,
                                 GError **error);
 
+/* Calls func once the child has exited, with its wait status, and reaps it. Like
+ * g_child_watch_add(), which is what Windows uses; Linux waits on a pidfd instead, so that the
+ * exit is one fd event in the main loop, with no SIGCHLD handler and no helper thread. */
+guint spirit_platform_watch_child (GPid pid, GChildWatchFunc func, gpointer data);
+
 /* Sends a protocol signal name to the child's whole process group (Windows: terminates the
  * job object for KILL/TERM/INT). A group that is already gone is not an error. */
 gboolean spirit_platform_kill (GPid pid, const char *signal_name, GError **error);

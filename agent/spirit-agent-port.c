@@ -11,6 +11,7 @@
 #include "spirit-agent-platform.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #define READ_CHUNK (64 * 1024)
 
@@ -33,6 +34,7 @@ struct _SpiritAgentPort
   SpiritAgentPortCallbacks cb;
   gpointer user_data;
   guint8 buf[READ_CHUNK];
+  guint8 coalesce[32 * 1024]; /* a virtio port takes at most 32 KiB per write */
 };
 
 static gboolean on_readable (int fd, GIOCondition condition, gpointer data);
@@ -166,6 +168,52 @@ maybe_drained (SpiritAgentPort *port)
     }
 }
 
+/* Marks n bytes of the queue as written. */
+static void
+advance (SpiritAgentPort *port, gsize n)
+{
+  port->queued -= n;
+  while (n > 0)
+    {
+      GBytes *head = g_queue_peek_head (&port->queue);
+      gsize left = g_bytes_get_size (head) - port->head_offset;
+
+      if (n < left)
+        {
+          port->head_offset += n;
+          return;
+        }
+      n -= left;
+      g_bytes_unref (g_queue_pop_head (&port->queue));
+      port->head_offset = 0;
+    }
+}
+
+/* The next bytes to write: the head frame as is, or, when it is small, it and the frames after
+ * it copied together, because every write() to a virtio port is a buffer on the virtqueue and a
+ * trip through QEMU: four small frames (EOF, EOF, exit, credit) cost one trip, not four. */
+static const guint8 *
+next_chunk (SpiritAgentPort *port, gsize *len)
+{
+  GList *l = port->queue.head;
+  gsize size;
+  const guint8 *p = g_bytes_get_data (l->data, &size);
+
+  *len = size - port->head_offset;
+  if (*len >= sizeof port->coalesce || l->next == NULL)
+    return p + port->head_offset;
+  memcpy (port->coalesce, p + port->head_offset, *len);
+  for (l = l->next; l != NULL; l = l->next)
+    {
+      p = g_bytes_get_data (l->data, &size);
+      if (*len + size > sizeof port->coalesce)
+        break;
+      memcpy (port->coalesce + *len, p, size);
+      *len += size;
+    }
+  return port->coalesce;
+}
+
 static gboolean
 on_writable (int fd, GIOCondition condition, gpointer data)
 {
@@ -174,11 +222,9 @@ on_writable (int fd, GIOCondition condition, gpointer data)
   while (!g_queue_is_empty (&port->queue))
     {
       g_autoptr (GError) error = NULL;
-      GBytes *head = g_queue_peek_head (&port->queue);
-      gsize size;
-      const guint8 *p = g_bytes_get_data (head, &size);
-      gssize n = spirit_platform_write (port->out_fd, p + port->head_offset,
-                                        size - port->head_offset, &error);
+      gsize len;
+      const guint8 *p = next_chunk (port, &len);
+      gssize n = spirit_platform_write (port->out_fd, p, len, &error);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -198,13 +244,7 @@ on_writable (int fd, GIOCondition condition, gpointer data)
           set_disconnected (port);
           return G_SOURCE_REMOVE;
         }
-      port->head_offset += n;
-      port->queued -= n;
-      if (port->head_offset == size)
-        {
-          g_bytes_unref (g_queue_pop_head (&port->queue));
-          port->head_offset = 0;
-        }
+      advance (port, n);
     }
   maybe_drained (port);
   if (g_queue_is_empty (&port->queue))
