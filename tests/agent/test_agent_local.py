@@ -208,9 +208,9 @@ class BackPressureTest(LocalAgentTest):
         window = 100000
         job = self.client.exec(["head", "-c", str(total), "/dev/zero"], window=window)
         job.auto_credit = False
-        self.client.wait_for(lambda: job.pid, 10, "started")
+        self.client.wait_for(lambda: job.count[STDOUT] >= window, 30, "a window of output")
         self.wait_blocked_in_write(job.pid)
-        self.client.ping()  # everything the agent sent before this is in
+        self.client.ping()  # the agent has run since: it would have sent more by now
         self.assertEqual(job.count[STDOUT], window)
         job.auto_credit = True
         job.grant()
