@@ -289,7 +289,7 @@ source_redirect (GString *out, const SpiritRedirect *redirect)
 }
 
 static void
-source_command (GString *out, const SpiritCommand *command)
+source_command (GString *out, const SpiritCommand *command, gboolean with_redirects)
 {
   for (guint i = 0; command->env[i] != NULL; i++)
     {
@@ -304,7 +304,7 @@ source_command (GString *out, const SpiritCommand *command)
       g_string_append_c (out, ' ');
       source_word (out, command->argv[i]);
     }
-  for (guint i = 0; i < command->redirects->len; i++)
+  for (guint i = 0; with_redirects && i < command->redirects->len; i++)
     source_redirect (out, g_ptr_array_index (command->redirects, i));
 }
 
@@ -335,8 +335,52 @@ spirit_command_line_to_source (const SpiritCommandLine *line)
         {
           if (c > 0)
             g_string_append (out, " |");
-          source_command (out, g_ptr_array_index (stage->commands, c));
+          source_command (out, g_ptr_array_index (stage->commands, c), TRUE);
         }
     }
+  return g_string_free (out, FALSE);
+}
+
+/* ---- a POSIX sh line ---- */
+
+static void
+sh_redirect (GString *out, const SpiritRedirect *redirect)
+{
+  static const char *const ops[] = { "<", ">", ">>", ">&" };
+
+  g_string_append_printf (out, " %d%s", redirect->fd, ops[redirect->mode]);
+  if (redirect->mode == SPIRIT_REDIRECT_DUP)
+    g_string_append_printf (out, "%d", redirect->dup_fd);
+  else
+    source_word (out, redirect->path);
+}
+
+char *
+spirit_stage_to_posix_shell (const SpiritStage *stage)
+{
+  GString *out;
+
+  if (stage->control != SPIRIT_CONTROL_NONE || stage->commands->len == 0)
+    return NULL;
+  if (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell != NULL)
+    return g_strdup (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell);
+
+  out = g_string_new (NULL);
+  for (guint c = 0; c < stage->commands->len; c++)
+    {
+      const SpiritCommand *command = g_ptr_array_index (stage->commands, c);
+
+      if (c > 0)
+        g_string_append (out, " |");
+      source_command (out, command, FALSE);
+      for (guint i = 0; i < command->redirects->len; i++)
+        {
+          const SpiritRedirect *redirect = g_ptr_array_index (command->redirects, i);
+          if (redirect->target == NULL)
+            sh_redirect (out, redirect);
+        }
+    }
+  /* source_command starts every word with a blank */
+  g_string_erase (out, 0, 1);
   return g_string_free (out, FALSE);
 }

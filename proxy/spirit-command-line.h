@@ -104,8 +104,15 @@ char *spirit_command_line_dump (const SpiritCommandLine *line);
 /* The line written back in the language, every word quoted: parsing it gives the same tree. */
 char *spirit_command_line_to_source (const SpiritCommandLine *line);
 
-/* One word quoted so that the parser reads it back unchanged, for any target's rules. */
+/* One word quoted so that the parser reads it back unchanged, for any target's rules. It is
+ * also a valid single word for a POSIX sh. */
 char *spirit_proxy_quote_word (const char *word);
+
+/* A stage's in-target pipeline as one line for a POSIX sh (`sh -c LINE`), every word
+ * single-quoted so that the shell only connects the pipes and opens the files: for a target
+ * that can only run one command line, like a Docker exec. A shell stage gives its text as is.
+ * Redirections to another target are left out (the caller relays those); NULL for a control. */
+char *spirit_stage_to_posix_shell (const SpiritStage *stage);
 
 const char *spirit_control_to_string (SpiritControl control); /* "--pause", "--snapshot save" */
 

@@ -515,6 +515,88 @@ test_quote_word (void)
   g_assert_cmpstr (c, ==, "'C:\\x $y'");
 }
 
+static void
+test_posix_shell_line (void)
+{
+  static const struct
+  {
+    const char *line;
+    const char *sh;
+  } cases[] = {
+    { "@linux ls -la", "'ls' '-la'" },
+    { "@linux A=1 B='x y' env | grep -v PATH 2>&1 | sort > out",
+      "A='1' B='x y' 'env' | 'grep' '-v' 'PATH' 2>&1 | 'sort' 1>'out'" },
+    { "@linux sort < in >> @spirit /tmp/x", "'sort' 0<'in'" },
+    { "@linux echo 'it'\\''s' '$(id)'", "'echo' 'it'\"'\"'s' '$(id)'" },
+    { "@linux! ls *.txt | wc -l > @spirit /tmp/n", "ls *.txt | wc -l" },
+  };
+  g_autoptr (SpiritProxyTargets) targets = make_targets ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SpiritCommandLine) line
+        = spirit_command_line_parse (cases[i].line, targets, NULL, &error);
+      g_autofree char *sh = NULL;
+
+      g_assert_no_error (error);
+      sh = spirit_stage_to_posix_shell (g_ptr_array_index (line->stages, 0));
+      g_assert_cmpstr (sh, ==, cases[i].sh);
+    }
+}
+
+/* What the shell line does, run by a real /bin/sh: every word arrives as it was, whatever it
+ * holds. */
+static void
+test_posix_shell_line_is_data (void)
+{
+  static const char *const words[] = {
+    "$(touch /nonexistent/pwned)",
+    "`id`",
+    "a'b",
+    "'",
+    "\"",
+    "\\",
+    ";",
+    "|",
+    "&&",
+    "*",
+    "~",
+    "$HOME",
+    "${x:-y}",
+    "a\nb",
+    "",
+    "-n",
+    "#x",
+    "!",
+    "é",
+    NULL,
+  };
+  g_autoptr (SpiritProxyTargets) targets = make_targets ();
+  g_autoptr (GString) source = g_string_new ("printf '[%s]\\n'");
+  g_autoptr (GString) expected = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpiritCommandLine) line = NULL;
+  g_autofree char *sh = NULL;
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *quoted = spirit_proxy_quote_word (words[i]);
+      g_string_append_printf (source, " %s", quoted);
+      g_string_append_printf (expected, "[%s]\n", words[i]);
+    }
+  line = spirit_command_line_parse (source->str, targets, NULL, &error);
+  g_assert_no_error (error);
+  sh = spirit_stage_to_posix_shell (g_ptr_array_index (line->stages, 0));
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ "/bin/sh", "-c", sh, NULL }, NULL, G_SPAWN_DEFAULT,
+                               NULL, NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpstr (out, ==, expected->str);
+}
+
 #define ADD_TABLE(name, table)                                                                     \
   do                                                                                               \
     {                                                                                              \
@@ -543,6 +625,8 @@ main (int argc, char **argv)
   g_test_add_func ("/command-line/tree-fields", test_tree_fields);
   g_test_add_func ("/command-line/targets-table", test_targets_table);
   g_test_add_func ("/command-line/quote-word", test_quote_word);
+  g_test_add_func ("/command-line/posix-shell-line", test_posix_shell_line);
+  g_test_add_func ("/command-line/posix-shell-line-is-data", test_posix_shell_line_is_data);
   g_test_message ("%" G_GSIZE_FORMAT " table lines", n_cases);
   return g_test_run ();
 }

@@ -335,6 +335,25 @@ test_parsed_line (void)
   g_assert_cmpuint (g_bytes_get_size (run->err), ==, 0);
 }
 
+/* A pipeline stays inside its target: the container's sh connects the commands, and every
+ * word is quoted so that the shell does nothing else. */
+static void
+test_pipeline_in_container (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpiritCommandLine) line = spirit_command_line_parse (
+    "@docker:" RUNNING " echo 'a b;$(id)' | tr a-z A-Z | sed 's/^/[/' 2>&1", NULL, NULL, &error);
+  g_autofree char *sh = NULL;
+  g_autoptr (Run) run = NULL;
+
+  g_assert_no_error (error);
+  sh = spirit_stage_to_posix_shell (g_ptr_array_index (line->stages, 0));
+  run = run_exec (RUNNING, ARGV ("sh", "-c", sh), NULL, NULL);
+  g_assert_no_error (run->error);
+  g_assert_cmpint (run->exit_code, ==, 0);
+  assert_output (run->out, "[A B;$(ID)\n");
+}
+
 static void
 test_metacharacters_in_argv (void)
 {
@@ -577,6 +596,7 @@ main (int argc, char **argv)
   g_test_add_func ("/docker/podman/uname", test_uname);
   g_test_add_func ("/docker/podman/parsed-line", test_parsed_line);
   g_test_add_func ("/docker/podman/metacharacters-in-argv", test_metacharacters_in_argv);
+  g_test_add_func ("/docker/podman/pipeline-in-container", test_pipeline_in_container);
   g_test_add_func ("/docker/podman/exit-codes", test_exit_codes);
   g_test_add_func ("/docker/podman/missing-program", test_missing_program);
   g_test_add_func ("/docker/podman/stderr-apart", test_stderr_apart);
