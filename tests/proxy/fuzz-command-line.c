@@ -48,6 +48,14 @@ check_one (const char *text, SpiritProxyTargets *targets)
   if (error != NULL)
     fail (text, "a tree and an error", error->message);
 
+  for (guint i = 0; i < line->stages->len; i++)
+    {
+      g_autofree char *sh = spirit_stage_to_posix_shell (g_ptr_array_index (line->stages, i));
+      SpiritStage *stage = g_ptr_array_index (line->stages, i);
+      if ((sh == NULL) != (stage->control != SPIRIT_CONTROL_NONE))
+        fail (text, "a sh line for a control, or none for a command", sh ? sh : "");
+    }
+
   tree = spirit_command_line_dump (line);
   source = spirit_command_line_to_source (line);
   again = spirit_command_line_parse (source, targets, NULL, &error_again);
