@@ -1,0 +1,969 @@
+/* test-hud.c: the Nexus HUD in a real window, against a real spiritd.
+ *
+ * Each process starts its own Xvfb (it picks a free display itself, -displayfd) and its own
+ * dbus-daemon, runs spiritd on it over libvirt's test driver, and then drives the HUD's own
+ * widgets in-process: the HUD is linked as a static library, the very code nexus-hud runs.
+ * Assertions are on widget state (labels, sensitivity, what is mapped) and on spiritd's D-Bus
+ * properties, seen through a separate connection, never on pixels. Screenshots are saved as
+ * artifacts to $NEXUS_HUD_ARTIFACTS.
+ *
+ * Nothing sleeps: every wait iterates the main context until a condition holds, with a deadline.
+ * meson registers one test per case (-p /hud/…), so they run in parallel and alone.
+ */
+#define G_LOG_DOMAIN "test-hud"
+
+#include <adwaita.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "nexus-application.h"
+#include "nexus-client.h"
+#include "nexus-vm-row.h"
+#include "nexus-window.h"
+
+#define DEADLINE_S 30
+
+static GSubprocess *xvfb;
+static GSubprocess *bus_daemon;
+static char *bus_address;
+static char *work_dir;
+
+/* --- waiting ----------------------------------------------------------------------------- */
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+on_deadline (gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Dispatches events until cond(data) holds; fails the test after DEADLINE_S seconds. */
+static void
+wait_until (Condition cond, gpointer data, const char *what)
+{
+  gboolean expired = FALSE;
+  guint deadline = g_timeout_add_seconds (DEADLINE_S, on_deadline, &expired);
+
+  while (!cond (data))
+    {
+      if (expired)
+        g_error ("timed out after %d s waiting for %s", DEADLINE_S, what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  if (!expired)
+    g_source_remove (deadline);
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *)data;
+}
+
+/* --- the private display and bus --------------------------------------------------------- */
+
+/* Children die with the test, also when it is killed on a timeout. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static GSubprocessLauncher *
+new_launcher (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return launcher;
+}
+
+typedef struct
+{
+  GString *text;
+  gboolean done;
+} PipeRead;
+
+static gboolean
+on_pipe_readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  PipeRead *read_state = user_data;
+  char buffer[256];
+  gssize n = read (fd, buffer, sizeof buffer);
+
+  if (n > 0)
+    g_string_append_len (read_state->text, buffer, n);
+  if (n <= 0 || strchr (read_state->text->str, '\n') != NULL)
+    {
+      read_state->done = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Spawns argv with the write end of a pipe as fd 3 and returns the first line the program writes
+ * there: the display number (Xvfb -displayfd) or the bus address (dbus-daemon --print-address),
+ * which both print once they accept connections. */
+static GSubprocess *
+spawn_and_read_line (const char *const *argv, char **line)
+{
+  g_autoptr (GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  PipeRead read_state = { g_string_new (NULL), FALSE };
+  int fds[2];
+  guint watch;
+
+  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+  g_subprocess_launcher_take_fd (launcher, fds[1], 3);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher); /* closes our copy of the write end: EOF if the child dies */
+
+  watch = g_unix_fd_add (fds[0], G_IO_IN | G_IO_HUP | G_IO_ERR, on_pipe_readable, &read_state);
+  wait_until (is_true, &read_state.done, argv[0]);
+  if (!read_state.done)
+    g_source_remove (watch);
+  close (fds[0]);
+  g_strchomp (read_state.text->str);
+  if (read_state.text->len == 0)
+    g_error ("%s exited without saying where it listens", argv[0]);
+  *line = g_string_free (read_state.text, FALSE);
+  return g_steal_pointer (&process);
+}
+
+static void
+start_display_and_bus (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *display = NULL;
+  g_autofree char *display_env = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *config_path = NULL;
+  const char *xvfb_argv[] = { "Xvfb",         "-displayfd", "3",   "-screen",  "0",
+                              "1280x1024x24", "-nolisten",  "tcp", "-noreset", NULL };
+
+  work_dir = g_dir_make_tmp ("nexus-hud-test-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  xvfb = spawn_and_read_line (xvfb_argv, &display);
+  display_env = g_strconcat (":", display, NULL);
+  g_setenv ("DISPLAY", display_env, TRUE);
+  g_setenv ("GDK_BACKEND", "x11", TRUE);
+  g_unsetenv ("WAYLAND_DISPLAY");
+
+  /* A bus with no service files: nothing on it is activatable, so "not running" means it. */
+  config = g_strdup_printf ("<busconfig><type>session</type>"
+                            "<listen>unix:dir=%s</listen><auth>EXTERNAL</auth>"
+                            "<policy context=\"default\"><allow send_destination=\"*\"/>"
+                            "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
+                            work_dir);
+  config_path = g_build_filename (work_dir, "bus.conf", NULL);
+  g_assert_true (g_file_set_contents (config_path, config, -1, &error));
+  {
+    g_autofree char *config_arg = g_strconcat ("--config-file=", config_path, NULL);
+    const char *bus_argv[]
+      = { "dbus-daemon", config_arg, "--nofork", "--nopidfile", "--print-address=3", NULL };
+    bus_daemon = spawn_and_read_line (bus_argv, &bus_address);
+  }
+  /* spiritd --session and the HUD (SPIRIT_BUS_ADDRESS, as spiritctl) both use this bus; GTK's
+   * own session-bus users (portals, settings) find nothing there and fall back. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus_address, TRUE);
+  g_setenv ("SPIRIT_BUS_ADDRESS", bus_address, TRUE);
+}
+
+static void
+stop_display_and_bus (void)
+{
+  g_subprocess_send_signal (bus_daemon, SIGTERM);
+  g_subprocess_wait (bus_daemon, NULL, NULL);
+  g_subprocess_send_signal (xvfb, SIGTERM);
+  g_subprocess_wait (xvfb, NULL, NULL);
+  g_clear_object (&bus_daemon);
+  g_clear_object (&xvfb);
+  g_clear_pointer (&bus_address, g_free);
+  /* the bus socket is removed by dbus-daemon; what is left is bus.conf */
+  {
+    g_autofree char *config_path = g_build_filename (work_dir, "bus.conf", NULL);
+    g_unlink (config_path);
+    g_rmdir (work_dir);
+  }
+  g_clear_pointer (&work_dir, g_free);
+}
+
+/* --- spiritd ----------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GSubprocess *spiritd;
+  char *log_path;
+  GDBusConnection *bus;        /* the test's own connection: the view from outside the HUD */
+  GDBusObjectManager *objects; /* spiritd's objects as that connection sees them */
+  NexusApplication *app;
+  NexusWindow *window;
+} Fixture;
+
+static gboolean
+service_owned (gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+    f->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+    g_variant_new ("(s)", NEXUS_BUS_NAME), G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+    NULL);
+  gboolean owned = FALSE;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  if (!owned && g_subprocess_get_if_exited (f->spiritd))
+    g_error ("spiritd exited early; its log is %s", f->log_path);
+  return owned;
+}
+
+static void
+on_name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpointer data)
+{
+  *(gboolean *)data = TRUE;
+}
+
+static void
+start_spiritd (Fixture *f, const char *xml)
+{
+  g_autoptr (GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *uri = g_strconcat ("test://", xml, NULL);
+  const char *spiritd = g_getenv ("SPIRITD");
+  gboolean appeared = FALSE;
+  guint watch;
+
+  g_assert_nonnull (spiritd);
+  g_clear_object (&f->spiritd);
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, f->log_path);
+  f->spiritd = g_subprocess_launcher_spawn (launcher, &error, spiritd, "--session", "--no-polkit",
+                                            "--uri", uri, "-v", NULL);
+  g_assert_no_error (error);
+
+  watch = g_bus_watch_name_on_connection (f->bus, NEXUS_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          on_name_appeared, NULL, &appeared, NULL);
+  wait_until (is_true, &appeared, "spiritd to own org.crom.Spirit");
+  g_bus_unwatch_name (watch);
+  g_assert_true (service_owned (f));
+
+  g_clear_object (&f->objects);
+  f->objects = spirit_object_manager_client_new_sync (
+    f->bus, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, NEXUS_BUS_NAME, NEXUS_OBJECT_ROOT,
+    NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+on_spiritd_exited (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *)data = TRUE;
+}
+
+/* SIGTERM, and spiritd must exit cleanly (0), also under ASan. */
+static void
+stop_spiritd (Fixture *f)
+{
+  gboolean exited = FALSE;
+
+  if (f->spiritd == NULL)
+    return;
+  g_subprocess_send_signal (f->spiritd, SIGTERM);
+  g_subprocess_wait_async (f->spiritd, NULL, on_spiritd_exited, &exited);
+  wait_until (is_true, &exited, "spiritd to exit after SIGTERM");
+  if (!g_subprocess_get_if_exited (f->spiritd) || g_subprocess_get_exit_status (f->spiritd) != 0)
+    g_error ("spiritd did not exit cleanly; its log is %s", f->log_path);
+  g_clear_object (&f->spiritd);
+  g_clear_object (&f->objects);
+}
+
+/* The VM's State as spiritd publishes it, through the test's own connection. */
+static SpiritDBusVm *
+service_vm (Fixture *f, const char *name)
+{
+  GList *objects = g_dbus_object_manager_get_objects (f->objects);
+  SpiritDBusVm *found = NULL;
+
+  for (GList *l = objects; l != NULL && found == NULL; l = l->next)
+    {
+      g_autoptr (SpiritDBusVm) vm = spirit_object_get_dbus_vm (SPIRIT_OBJECT (l->data));
+      if (vm != NULL && g_strcmp0 (spirit_dbus_vm_get_name (vm), name) == 0)
+        found = g_steal_pointer (&vm);
+    }
+  g_list_free_full (objects, g_object_unref);
+  g_assert_nonnull (found);
+  return found;
+}
+
+typedef struct
+{
+  SpiritDBusVm *vm;
+  const char *state;
+} ServiceState;
+
+static gboolean
+service_state_is (gpointer data)
+{
+  ServiceState *s = data;
+  return g_strcmp0 (spirit_dbus_vm_get_state (s->vm), s->state) == 0;
+}
+
+static void
+wait_service_state (Fixture *f, const char *name, const char *state)
+{
+  g_autoptr (SpiritDBusVm) vm = service_vm (f, name);
+  ServiceState s = { vm, state };
+  g_autofree char *what = g_strdup_printf ("spiritd to report %s %s", name, state);
+
+  wait_until (service_state_is, &s, what);
+}
+
+static void
+spiritctl (const char *command, const char *vm)
+{
+  g_autoptr (GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  const char *path = g_getenv ("SPIRITCTL");
+  gboolean exited = FALSE;
+
+  g_assert_nonnull (path);
+  process = g_subprocess_launcher_spawn (launcher, &error, path, "vm", command, vm, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (process, NULL, on_spiritd_exited, &exited);
+  wait_until (is_true, &exited, "spiritctl to exit");
+  g_assert_true (g_subprocess_get_successful (process));
+}
+
+/* --- the HUD's widgets ------------------------------------------------------------------- */
+
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+
+static void
+collect_widgets (GtkWidget *widget, WidgetMatch match, gconstpointer data, GPtrArray *found)
+{
+  if (match (widget, data))
+    g_ptr_array_add (found, widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_widgets (child, match, data, found);
+}
+
+static GPtrArray *
+find_widgets (gpointer root, WidgetMatch match, gconstpointer data)
+{
+  GPtrArray *found = g_ptr_array_new ();
+
+  collect_widgets (GTK_WIDGET (root), match, data, found);
+  return found;
+}
+
+static gboolean
+is_row_of (GtkWidget *widget, gconstpointer name)
+{
+  NexusVm *vm;
+
+  if (!NEXUS_IS_VM_ROW (widget))
+    return FALSE;
+  vm = nexus_vm_row_get_vm (NEXUS_VM_ROW (widget));
+  return vm != NULL && g_str_equal (nexus_vm_get_name (vm), name) && gtk_widget_get_mapped (widget);
+}
+
+/* The mapped row showing the VM called name, or NULL. */
+static NexusVmRow *
+find_row (Fixture *f, const char *name)
+{
+  g_autoptr (GPtrArray) rows = find_widgets (f->window, is_row_of, name);
+
+  g_assert_cmpuint (rows->len, <=, 1);
+  return rows->len == 1 ? NEXUS_VM_ROW (rows->pdata[0]) : NULL;
+}
+
+static gboolean
+has_css_class (GtkWidget *widget, gconstpointer css_class)
+{
+  return gtk_widget_has_css_class (widget, css_class);
+}
+
+/* What the row's state label says. */
+static const char *
+row_state_text (NexusVmRow *row)
+{
+  g_autoptr (GPtrArray) labels = find_widgets (row, has_css_class, "nexus-state");
+
+  g_assert_cmpuint (labels->len, ==, 1);
+  return gtk_label_get_text (GTK_LABEL (labels->pdata[0]));
+}
+
+typedef struct
+{
+  Fixture *f;
+  const char *name;
+  const char *state_text;
+} RowState;
+
+static gboolean
+row_shows (gpointer data)
+{
+  RowState *s = data;
+  NexusVmRow *row = find_row (s->f, s->name);
+
+  return row != NULL && g_strcmp0 (row_state_text (row), s->state_text) == 0;
+}
+
+static void
+wait_row_shows (Fixture *f, const char *name, const char *state_text)
+{
+  RowState s = { f, name, state_text };
+  g_autofree char *what = g_strdup_printf ("the row of %s to show %s", name, state_text);
+
+  wait_until (row_shows, &s, what);
+}
+
+static gboolean
+is_button_for (GtkWidget *widget, gconstpointer action)
+{
+  return GTK_IS_BUTTON (widget)
+         && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0;
+}
+
+/* Every button of the row bound to action (its wide and narrow forms) has this sensitivity. */
+static void
+assert_action_sensitive (NexusVmRow *row, const char *action, gboolean sensitive)
+{
+  g_autoptr (GPtrArray) buttons = find_widgets (row, is_button_for, action);
+
+  g_assert_cmpuint (buttons->len, >=, 1);
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_widget_get_sensitive (buttons->pdata[i]) != sensitive)
+      g_error ("%s of %s is %s", action, nexus_vm_get_name (nexus_vm_row_get_vm (row)),
+               sensitive ? "insensitive" : "sensitive");
+}
+
+/* Clicks the row's button for action, as a user would: the one that is on screen. */
+static void
+click (NexusVmRow *row, const char *action)
+{
+  g_autoptr (GPtrArray) buttons = find_widgets (row, is_button_for, action);
+
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_widget_get_mapped (buttons->pdata[i]))
+      {
+        g_assert_true (gtk_widget_is_sensitive (buttons->pdata[i]));
+        gtk_widget_activate (buttons->pdata[i]);
+        return;
+      }
+  g_error ("no button for %s on screen", action);
+}
+
+static gboolean
+is_status_page_titled (GtkWidget *widget, gconstpointer title)
+{
+  return ADW_IS_STATUS_PAGE (widget)
+         && g_strcmp0 (adw_status_page_get_title (ADW_STATUS_PAGE (widget)), title) == 0;
+}
+
+/* Whether the status page with this title is what the user sees. */
+static gboolean
+status_page_mapped (Fixture *f, const char *title)
+{
+  g_autoptr (GPtrArray) pages = find_widgets (f->window, is_status_page_titled, title);
+
+  g_assert_cmpuint (pages->len, ==, 1);
+  return gtk_widget_get_mapped (pages->pdata[0]);
+}
+
+static gboolean
+is_list_view (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_LIST_VIEW (widget);
+}
+
+static GtkListView *
+vm_list (Fixture *f)
+{
+  g_autoptr (GPtrArray) views = find_widgets (f->window, is_list_view, NULL);
+
+  g_assert_cmpuint (views->len, ==, 1);
+  return views->pdata[0];
+}
+
+static gboolean
+is_label_containing (GtkWidget *widget, gconstpointer text)
+{
+  return GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget)
+         && strstr (gtk_label_get_text (GTK_LABEL (widget)), text) != NULL;
+}
+
+typedef struct
+{
+  Fixture *f;
+  const char *text;
+} ToastWait;
+
+static gboolean
+toast_shown (gpointer data)
+{
+  ToastWait *w = data;
+  g_autoptr (GPtrArray) labels = find_widgets (w->f->window, is_label_containing, w->text);
+
+  return labels->len > 0;
+}
+
+/* Waits for a toast saying text, and returns the whole of what it says. */
+static char *
+wait_toast (Fixture *f, const char *text)
+{
+  ToastWait w = { f, text };
+  g_autoptr (GPtrArray) labels = NULL;
+  g_autofree char *what = g_strdup_printf ("a toast saying “%s”", text);
+
+  wait_until (toast_shown, &w, what);
+  labels = find_widgets (f->window, is_label_containing, text);
+  return g_strdup (gtk_label_get_text (GTK_LABEL (labels->pdata[0])));
+}
+
+/* --- screenshots ------------------------------------------------------------------------- */
+
+static void
+on_invalidated (GdkPaintable *paintable, gpointer data)
+{
+  *(gboolean *)data = TRUE;
+}
+
+/* Renders the window, as it paints itself next, into $NEXUS_HUD_ARTIFACTS/name (the way GTK's
+ * own reftests take their snapshots). */
+static char *
+save_screenshot (Fixture *f, const char *name)
+{
+  GtkWidget *window = GTK_WIDGET (f->window);
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr (GdkPaintable) image = NULL;
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  const char *dir = g_getenv ("NEXUS_HUD_ARTIFACTS");
+  gboolean drawn = FALSE;
+  int width, height;
+  char *path;
+
+  g_signal_connect (paintable, "invalidate-contents", G_CALLBACK (on_invalidated), &drawn);
+  gtk_widget_queue_draw (window);
+  wait_until (is_true, &drawn, "the window to paint");
+  image = gdk_paintable_get_current_image (paintable);
+  width = gdk_paintable_get_intrinsic_width (image);
+  height = gdk_paintable_get_intrinsic_height (image);
+  gdk_paintable_snapshot (image, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_build_filename (dir ? dir : ".", name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+  return path;
+}
+
+/* --- fixture ----------------------------------------------------------------------------- */
+
+static gboolean
+widget_mapped (gpointer widget)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (widget));
+}
+
+static void
+start_hud (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->app = nexus_application_new ();
+  /* in-process and alone: no name on the session bus */
+  g_application_set_flags (G_APPLICATION (f->app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (f->app), NULL, &error));
+  g_assert_no_error (error);
+  /* transitions and toasts appear at once, so screenshots show the end state */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  g_application_activate (G_APPLICATION (f->app));
+  f->window = NEXUS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (f->app)));
+  g_assert_nonnull (f->window);
+  wait_until (widget_mapped, f->window, "the window to be mapped");
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  const char *dir = g_getenv ("NEXUS_HUD_ARTIFACTS");
+  g_autofree char *base = g_path_get_basename (g_test_get_path ());
+
+  f->log_path = g_strdup_printf ("%s/spiritd-%s.log", dir ? dir : ".", base);
+  f->bus = g_dbus_connection_new_for_address_sync (
+    bus_address,
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (f->window));
+  f->window = NULL;
+  g_clear_object (&f->app);
+  stop_spiritd (f);
+  g_dbus_connection_close_sync (f->bus, NULL, NULL);
+  g_clear_object (&f->bus);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_free (f->log_path);
+}
+
+static const char *
+test_driver_xml (void)
+{
+  const char *xml = g_getenv ("NEXUS_TEST_DRIVER_XML");
+
+  g_assert_nonnull (xml);
+  return xml;
+}
+
+/* --- the cases --------------------------------------------------------------------------- */
+
+/* The HUD lists the VMs with their states and offers exactly the operations each state allows;
+ * a VM paused from outside (spiritctl) shows paused without any user action. */
+static void
+test_listing (Fixture *f, gconstpointer data)
+{
+  NexusVmRow *alpha, *beta, *gamma;
+  g_autofree char *shot = NULL;
+
+  start_spiritd (f, test_driver_xml ());
+  start_hud (f);
+
+  wait_row_shows (f, "alpha", "Running");
+  wait_row_shows (f, "beta", "Shut Off");
+  wait_row_shows (f, "gamma", "Paused");
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (vm_list (f))));
+  g_assert_cmpuint (
+    g_list_model_get_n_items (nexus_client_get_vms (nexus_window_get_client (f->window))), ==, 3);
+
+  alpha = find_row (f, "alpha");
+  assert_action_sensitive (alpha, "vm.start", FALSE);
+  assert_action_sensitive (alpha, "vm.pause", TRUE);
+  assert_action_sensitive (alpha, "vm.resume", FALSE);
+  assert_action_sensitive (alpha, "vm.shutdown", TRUE);
+  beta = find_row (f, "beta");
+  assert_action_sensitive (beta, "vm.start", TRUE);
+  assert_action_sensitive (beta, "vm.pause", FALSE);
+  assert_action_sensitive (beta, "vm.resume", FALSE);
+  assert_action_sensitive (beta, "vm.shutdown", FALSE);
+  gamma = find_row (f, "gamma");
+  assert_action_sensitive (gamma, "vm.start", FALSE);
+  assert_action_sensitive (gamma, "vm.pause", FALSE);
+  assert_action_sensitive (gamma, "vm.resume", TRUE);
+  assert_action_sensitive (gamma, "vm.shutdown", FALSE);
+
+  /* from outside: spiritd announces it, the row follows with nobody touching the HUD */
+  spiritctl ("pause", "alpha");
+  wait_service_state (f, "alpha", "paused");
+  wait_row_shows (f, "alpha", "Paused");
+  alpha = find_row (f, "alpha");
+  assert_action_sensitive (alpha, "vm.pause", FALSE);
+  assert_action_sensitive (alpha, "vm.resume", TRUE);
+
+  shot = save_screenshot (f, "hud-listing.png");
+  g_assert_true (g_file_test (shot, G_FILE_TEST_IS_REGULAR));
+}
+
+static gboolean
+is_message_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        {
+          *(AdwMessageDialog **)data = ADW_MESSAGE_DIALOG (window);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static guint
+n_snapshots (Fixture *f, const char *name)
+{
+  g_autoptr (SpiritDBusVm) vm = service_vm (f, name);
+  const char *const *snapshots = spirit_dbus_vm_get_snapshots (vm);
+
+  return snapshots ? g_strv_length ((char **)snapshots) : 0;
+}
+
+/* Buttons, menu actions and shortcuts change the VM in libvirt; errors come back as toasts with
+ * spiritd's message. */
+static void
+test_actions (Fixture *f, gconstpointer data)
+{
+  AdwMessageDialog *dialog = NULL;
+  g_autofree char *snapshot_toast = NULL;
+  g_autofree char *error_toast = NULL;
+
+  start_spiritd (f, test_driver_xml ());
+  start_hud (f);
+  wait_row_shows (f, "beta", "Shut Off");
+
+  /* a click on a row's button */
+  click (find_row (f, "beta"), "vm.start");
+  wait_service_state (f, "beta", "running");
+  wait_row_shows (f, "beta", "Running");
+
+  click (find_row (f, "alpha"), "vm.pause");
+  wait_service_state (f, "alpha", "paused");
+  wait_row_shows (f, "alpha", "Paused");
+
+  /* the keyboard path: the shortcut's action on the selected machine */
+  g_assert_nonnull (find_row (f, "gamma"));
+  gtk_selection_model_select_item (gtk_list_view_get_model (vm_list (f)), 2, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.resume", NULL));
+  wait_service_state (f, "gamma", "running");
+  wait_row_shows (f, "gamma", "Running");
+
+  /* the row's menu: a snapshot, named by spiritd, announced in a toast */
+  g_assert_cmpuint (n_snapshots (f, "alpha"), ==, 0);
+  g_assert_true (
+    gtk_widget_activate_action (GTK_WIDGET (find_row (f, "alpha")), "vm.snapshot", NULL));
+  snapshot_toast = wait_toast (f, "Took snapshot");
+  g_assert_cmpuint (n_snapshots (f, "alpha"), ==, 1);
+  g_assert_nonnull (strstr (snapshot_toast, "of alpha"));
+
+  /* Force Off asks first */
+  g_assert_true (
+    gtk_widget_activate_action (GTK_WIDGET (find_row (f, "beta")), "vm.force-stop", NULL));
+  wait_until (is_message_dialog, &dialog, "the Force Off confirmation");
+  g_assert_cmpstr (adw_message_dialog_get_default_response (dialog), ==, "cancel");
+  adw_message_dialog_response (dialog, "force-off");
+  wait_service_state (f, "beta", "shutoff");
+  wait_row_shows (f, "beta", "Shut Off");
+
+  /* a state that changed under the user: spiritd refuses and its message is the toast */
+  nexus_window_run_vm_op (f->window, nexus_vm_row_get_vm (find_row (f, "beta")),
+                          NEXUS_VM_OP_RESUME);
+  error_toast = wait_toast (f, "Cannot resume");
+  g_assert_cmpstr (error_toast, ==, "Cannot resume 'beta': it is shutoff (it must be paused)");
+
+  g_free (save_screenshot (f, "hud-actions.png"));
+}
+
+static gboolean
+hud_shows_no_service (gpointer data)
+{
+  Fixture *f = data;
+  return status_page_mapped (f, "Spirit Is Not Running")
+         && !gtk_widget_get_mapped (GTK_WIDGET (vm_list (f)))
+         && g_list_model_get_n_items (nexus_client_get_vms (nexus_window_get_client (f->window)))
+              == 0;
+}
+
+/* No service at start, then the service, then a restart: the HUD follows without a restart. */
+static void
+test_restart (Fixture *f, gconstpointer data)
+{
+  g_autofree char *toast = NULL;
+
+  start_hud (f);
+  wait_until (hud_shows_no_service, f, "the HUD to say the service is not running");
+  g_free (save_screenshot (f, "hud-no-service.png"));
+
+  /* nothing on this bus can start spiritd: the button says why, with the bus's own message */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.start-service", NULL));
+  toast = wait_toast (f, "Could not start the Spirit service");
+  g_assert_nonnull (strstr (toast, NEXUS_BUS_NAME));
+
+  start_spiritd (f, test_driver_xml ());
+  wait_row_shows (f, "alpha", "Running");
+  wait_row_shows (f, "beta", "Shut Off");
+  wait_row_shows (f, "gamma", "Paused");
+
+  stop_spiritd (f);
+  wait_until (hud_shows_no_service, f, "the HUD to notice spiritd stopped");
+
+  start_spiritd (f, test_driver_xml ());
+  wait_row_shows (f, "alpha", "Running");
+  wait_row_shows (f, "beta", "Shut Off");
+  wait_row_shows (f, "gamma", "Paused");
+  g_assert_false (status_page_mapped (f, "Spirit Is Not Running"));
+
+  /* the new instance's objects are live too, not a stale copy */
+  spiritctl ("start", "beta");
+  wait_row_shows (f, "beta", "Running");
+  g_free (save_screenshot (f, "hud-restarted.png"));
+}
+
+static gboolean
+is_shortcut (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_SHORTCUTS_SHORTCUT (widget);
+}
+
+/* Every operation has a shortcut, no two actions share one, and the shortcuts window lists them. */
+static void
+test_keyboard (Fixture *f, gconstpointer data)
+{
+  GtkApplication *app;
+  GtkShortcutsWindow *overlay;
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const NexusAccel *accels;
+  gsize n_accels;
+
+  start_spiritd (f, test_driver_xml ());
+  start_hud (f);
+  wait_row_shows (f, "alpha", "Running");
+  app = GTK_APPLICATION (f->app);
+
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (f->window));
+  g_assert_nonnull (overlay);
+  entries = find_widgets (overlay, is_shortcut, NULL);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      g_autofree char *action = NULL;
+      g_object_get (entries->pdata[i], "action-name", &action, NULL);
+      if (action != NULL)
+        g_hash_table_add (listed, g_steal_pointer (&action));
+    }
+
+  for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
+    {
+      g_autofree char *action = g_strconcat ("win.", nexus_vm_op_get_action_name (op), NULL);
+      g_auto (GStrv) keys = gtk_application_get_accels_for_action (app, action);
+
+      if (keys[0] == NULL)
+        g_error ("%s has no keyboard shortcut", action);
+      if (!g_hash_table_contains (listed, action))
+        g_error ("%s is missing from the shortcuts window", action);
+    }
+  accels = nexus_application_get_accels (&n_accels);
+  for (gsize i = 0; i < n_accels; i++)
+    for (guint k = 0; accels[i].accels[k] != NULL; k++)
+      {
+        g_auto (GStrv) actions = gtk_application_get_actions_for_accel (app, accels[i].accels[k]);
+        g_assert_cmpuint (g_strv_length (actions), ==, 1);
+      }
+
+  /* a shortcut acts on the selected machine: select alpha, "press" Ctrl+P */
+  gtk_selection_model_select_item (gtk_list_view_get_model (vm_list (f)), 0, TRUE);
+  {
+    g_auto (GStrv) actions = gtk_application_get_actions_for_accel (app, "<Control>p");
+    g_assert_cmpstr (actions[0], ==, "win.pause");
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), actions[0], NULL));
+  }
+  wait_service_state (f, "alpha", "paused");
+  wait_row_shows (f, "alpha", "Paused");
+
+  /* and the shortcuts window opens */
+  g_assert_true (
+    gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-help-overlay", NULL));
+  wait_until (widget_mapped, overlay, "the shortcuts window to be shown");
+}
+
+/* The row's button for action that is on screen: with its label ("Start") when the window is
+ * wide, an icon when it is narrower, none when it is narrow (the ⋮ menu has them all). */
+static GtkButton *
+shown_button (NexusVmRow *row, const char *action)
+{
+  g_autoptr (GPtrArray) buttons = find_widgets (row, is_button_for, action);
+
+  for (guint i = 0; i < buttons->len; i++)
+    if (gtk_widget_get_mapped (buttons->pdata[i]))
+      return buttons->pdata[i];
+  return NULL;
+}
+
+static gboolean
+is_revealed_switcher_bar (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_REVEALER (widget)
+         && ADW_IS_VIEW_SWITCHER_BAR (gtk_widget_get_ancestor (widget, ADW_TYPE_VIEW_SWITCHER_BAR))
+         && gtk_revealer_get_child_revealed (GTK_REVEALER (widget));
+}
+
+static gboolean
+narrow_layout (gpointer data)
+{
+  Fixture *f = data;
+  NexusVmRow *row = find_row (f, "Windows-Spirit");
+  g_autoptr (GPtrArray) bars = find_widgets (f->window, is_revealed_switcher_bar, NULL);
+
+  return row != NULL && shown_button (row, "vm.pause") == NULL
+         && gtk_widget_get_width (GTK_WIDGET (f->window)) <= 400 && bars->len == 1;
+}
+
+/* The screenshot in docs/: the spec's machines in the states a desktop sees. */
+static void
+test_demo (Fixture *f, gconstpointer data)
+{
+  const char *xml = g_getenv ("NEXUS_DEMO_XML");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpiritDBusVm) farm = NULL;
+
+  g_assert_nonnull (xml);
+  start_spiritd (f, xml);
+  spiritctl ("pause", "Linux-Spirit");
+  spiritctl ("save", "Docker-Host");
+  farm = service_vm (f, "Build-Farm");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (GVariant) reply = g_dbus_proxy_call_sync (
+        G_DBUS_PROXY (farm), "CreateSnapshot", g_variant_new ("(s)", i ? "nightly" : "clean"),
+        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  start_hud (f);
+  wait_row_shows (f, "Windows-Spirit", "Running");
+  wait_row_shows (f, "Linux-Spirit", "Paused");
+  wait_row_shows (f, "Docker-Host", "Saved");
+  wait_row_shows (f, "Build-Farm", "Running");
+  wait_row_shows (f, "Retro-Games", "Shut Off");
+  g_assert_cmpstr (gtk_button_get_label (shown_button (find_row (f, "Windows-Spirit"), "vm.pause")),
+                   ==, "Pause");
+  g_free (save_screenshot (f, "nexus-hud.png"));
+
+  /* narrow (a tiled or phone-sized window): the ⋮ menu only, the page switcher at the bottom */
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 400, 640);
+  wait_until (narrow_layout, f, "the narrow layout");
+  g_free (save_screenshot (f, "nexus-hud-narrow.png"));
+}
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  start_display_and_bus ();
+
+  g_test_add ("/hud/listing", Fixture, NULL, fixture_setup, test_listing, fixture_teardown);
+  g_test_add ("/hud/actions", Fixture, NULL, fixture_setup, test_actions, fixture_teardown);
+  g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
+  g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
+  g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
+  status = g_test_run ();
+
+  stop_display_and_bus ();
+  return status;
+}
