@@ -399,6 +399,12 @@ spirit_sysfs_write (const char *path, const char *value, GError **error)
   int fd;
 
   g_strchomp (shown);
+  if (shown[0] == '\0')
+    {
+      /* what clears driver_override: shown as the kernel's users write it */
+      g_free (shown);
+      shown = g_strescape (value, NULL);
+    }
   if (fault > 0)
     return set_errno_error (error, fault, TRUE, "Could not write “%s” to %s", shown, path);
   if (fault < 0)
