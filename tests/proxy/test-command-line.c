@@ -12,6 +12,7 @@
 
 #include "spirit-command-line.h"
 #include "spirit-error.h"
+#include "spirit-proxy-errors.h"
 
 typedef struct
 {
@@ -597,6 +598,33 @@ test_posix_shell_line_is_data (void)
   g_assert_cmpstr (out, ==, expected->str);
 }
 
+static void
+test_runtime_errors (void)
+{
+  g_autoptr (SpiritProxyTargets) targets = make_targets ();
+  g_autoptr (SpiritCommandLine) line
+    = spirit_command_line_parse ("@windows dir", targets, NULL, NULL);
+  SpiritTarget *target = ((SpiritStage *)g_ptr_array_index (line->stages, 0))->target;
+  g_autoptr (GError) off = spirit_proxy_error_vm_not_running (target, "shutoff");
+  g_autoptr (GError) paused = spirit_proxy_error_vm_not_running (target, "paused");
+  g_autoptr (GError) gone = spirit_proxy_error_vm_not_running (target, "unavailable");
+  g_autoptr (GError) odd = spirit_proxy_error_vm_not_running (target, "pmsuspended-new");
+  g_autoptr (GError) agent = spirit_proxy_error_no_agent (target, "timed out after 5 s");
+
+  g_assert_error (off, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_STATE);
+  g_assert_cmpstr (off->message, ==,
+                   "@windows: the VM Windows-Spirit is shut off: start it with '@windows --start'");
+  g_assert_cmpstr (paused->message, ==,
+                   "@windows: the VM Windows-Spirit is paused: resume it with '@windows --resume'");
+  g_assert_error (gone, SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE);
+  g_assert_cmpstr (odd->message, ==,
+                   "@windows: the VM Windows-Spirit is not running (pmsuspended-new)");
+  g_assert_error (agent, SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE);
+  g_assert_cmpstr (agent->message, ==,
+                   "@windows: no Spirit agent answers in Windows-Spirit: timed out after 5 s (is "
+                   "spirit-agent installed and running in the guest?)");
+}
+
 #define ADD_TABLE(name, table)                                                                     \
   do                                                                                               \
     {                                                                                              \
@@ -626,6 +654,7 @@ main (int argc, char **argv)
   g_test_add_func ("/command-line/targets-table", test_targets_table);
   g_test_add_func ("/command-line/quote-word", test_quote_word);
   g_test_add_func ("/command-line/posix-shell-line", test_posix_shell_line);
+  g_test_add_func ("/command-line/runtime-errors", test_runtime_errors);
   g_test_add_func ("/command-line/posix-shell-line-is-data", test_posix_shell_line_is_data);
   g_test_message ("%" G_GSIZE_FORMAT " table lines", n_cases);
   return g_test_run ();
