@@ -28,6 +28,9 @@ packages=(
   python3-libvirt
   # GPU swap (issue 5): the hwdb (vendor and model names) and udevadm; libudev for the hwdb
   udev libudev-dev
+  # Nexus HUD: appstreamcli validates its metainfo; bench/bench-hud.py times window maps with
+  # python3-xlib and compares with virt-manager
+  appstream python3-xlib virt-manager
 )
 
 export DEBIAN_FRONTEND=noninteractive
