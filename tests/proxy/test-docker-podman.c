@@ -1,12 +1,16 @@
 /* test-docker-podman.c: the Docker client against a real engine: podman's Docker-compatible
  * service, started by this test on a private socket.
  *
- * The fixture imports an image from a busybox rootfs (built once and cached in the build dir),
- * runs one container and creates a second one that never starts, all in a private podman store
- * under a temporary directory, with runc. The service gets its listening socket the way systemd
- * would hand it over (LISTEN_FDS), so the socket accepts connections before podman is even
- * running and nothing waits or polls for it. --time bounds the service's life should this test
- * die without stopping it; the container's main process is a bounded sleep for the same reason.
+ * The podman store lives in the build dir (tests/proxy/podman): an image imported from a busybox
+ * rootfs that the test builds the first time, then kept. Each run starts one container, creates
+ * a second one that never starts, and removes both at the end, with runc. Keeping the store also
+ * gives the conmon that podman leaves behind each exec a store to clean up in, instead of one
+ * it would recreate under a deleted temporary directory.
+ *
+ * The service gets its listening socket the way systemd would hand it over (LISTEN_FDS), so the
+ * socket accepts connections before podman is even running and nothing waits or polls for it.
+ * --time bounds the service's life should this test die without stopping it; the container's
+ * main process is a bounded sleep for the same reason.
  */
 #define G_LOG_DOMAIN "test-docker-podman"
 
@@ -15,6 +19,7 @@
 #include "spirit-error.h"
 
 #include <gio/gunixinputstream.h>
+#include <glib/gstdio.h>
 #include <gio/gunixoutputstream.h>
 #include <glib-unix.h>
 #include <signal.h>
@@ -26,7 +31,8 @@
 
 static struct
 {
-  char *tmp;
+  char *state; /* the podman store and the rootfs, kept between runs */
+  char *tmp;   /* the socket and the service's log */
   char *socket_path;
   GPtrArray *podman; /* argv prefix: podman and its global options */
   GSubprocess *service;
@@ -35,8 +41,9 @@ static struct
 
 /* ---- the podman fixture ---- */
 
-static char *
-run_podman (const char *first, ...)
+/* podman with the fixture's options; FALSE (and its stderr in the log) when it fails. */
+static gboolean
+podman_try (char **out_stdout, const char *first, ...)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocess) process = NULL;
@@ -60,17 +67,21 @@ run_podman (const char *first, ...)
   g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
   g_assert_no_error (error);
   if (!g_subprocess_get_successful (process))
-    g_error ("podman %s failed: %s", first, err);
-  return g_steal_pointer (&out);
+    {
+      g_test_message ("podman %s: %s", first, err);
+      return FALSE;
+    }
+  if (out_stdout != NULL)
+    *out_stdout = g_steal_pointer (&out);
+  return TRUE;
 }
+
+#define podman_must(...) g_assert_true (podman_try (NULL, __VA_ARGS__, NULL))
 
 static char *
 rootfs_tarball (void)
 {
-  const char *build = g_getenv ("SPIRIT_BUILD_DIR");
-  g_autofree char *cache = build ? g_build_filename (build, "tests", "proxy", "podman-cache", NULL)
-                                 : g_build_filename (fixture.tmp, "cache", NULL);
-  char *tarball = g_build_filename (cache, "busybox-rootfs.tar", NULL);
+  char *tarball = g_build_filename (fixture.state, "busybox-rootfs.tar", NULL);
   g_autofree char *script = g_test_build_filename (G_TEST_DIST, "build-busybox-rootfs.sh", NULL);
   const char *argv[] = { script, tarball, NULL };
   g_autoptr (GError) error = NULL;
@@ -127,7 +138,7 @@ start_service (void)
 static void
 write_containers_conf (void)
 {
-  g_autofree char *path = g_build_filename (fixture.tmp, "containers.conf", NULL);
+  g_autofree char *path = g_build_filename (fixture.state, "containers.conf", NULL);
   g_autoptr (GError) error = NULL;
 
   g_file_set_contents (path,
@@ -146,30 +157,36 @@ fixture_set_up (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *tarball = NULL;
   g_autofree char *host = NULL;
-  g_autofree char *out = NULL;
+  const char *build = g_getenv ("SPIRIT_BUILD_DIR");
   gint64 started = g_get_monotonic_time ();
 
   fixture.tmp = g_dir_make_tmp ("spirit-podman-XXXXXX", &error);
   g_assert_no_error (error);
+  fixture.state = build ? g_build_filename (build, "tests", "proxy", "podman", NULL)
+                        : g_build_filename (fixture.tmp, "state", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture.state, 0700), ==, 0);
   write_containers_conf ();
   fixture.socket_path = g_build_filename (fixture.tmp, "engine.sock", NULL);
   fixture.podman = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (fixture.podman, g_strdup ("podman"));
-  g_ptr_array_add (fixture.podman, g_strdup_printf ("--root=%s/root", fixture.tmp));
-  g_ptr_array_add (fixture.podman, g_strdup_printf ("--runroot=%s/run", fixture.tmp));
-  g_ptr_array_add (fixture.podman, g_strdup_printf ("--tmpdir=%s/libpod", fixture.tmp));
+  g_ptr_array_add (fixture.podman, g_strdup_printf ("--root=%s/store", fixture.state));
+  g_ptr_array_add (fixture.podman, g_strdup_printf ("--runroot=%s/run", fixture.state));
+  g_ptr_array_add (fixture.podman, g_strdup_printf ("--tmpdir=%s/libpod", fixture.state));
   g_ptr_array_add (fixture.podman, g_strdup ("--storage-driver=vfs"));
   g_ptr_array_add (fixture.podman, g_strdup ("--runtime=runc"));
   g_ptr_array_add (fixture.podman, g_strdup ("--cgroup-manager=cgroupfs"));
   g_ptr_array_add (fixture.podman, g_strdup ("--events-backend=file"));
 
-  tarball = rootfs_tarball ();
-  g_test_message ("rootfs ready after %.1f s", (g_get_monotonic_time () - started) / 1e6);
-  g_free (run_podman ("import", "--quiet", tarball, IMAGE, NULL));
-  g_test_message ("image imported after %.1f s", (g_get_monotonic_time () - started) / 1e6);
-  out = run_podman ("run", "--detach", "--name", RUNNING, "--network=none", IMAGE, "sleep", "300",
-                    NULL);
-  g_free (run_podman ("create", "--name", STOPPED, "--network=none", IMAGE, "true", NULL));
+  /* what a run that died left behind */
+  podman_try (NULL, "rm", "--force", "--time=0", "--ignore", RUNNING, STOPPED, NULL);
+  if (!podman_try (NULL, "image", "exists", IMAGE, NULL))
+    {
+      tarball = rootfs_tarball ();
+      podman_must ("import", "--quiet", tarball, IMAGE);
+    }
+  g_test_message ("image ready after %.1f s", (g_get_monotonic_time () - started) / 1e6);
+  podman_must ("run", "--detach", "--name", RUNNING, "--network=none", IMAGE, "sleep", "300");
+  podman_must ("create", "--name", STOPPED, "--network=none", IMAGE, "true");
   g_test_message ("containers ready after %.1f s", (g_get_monotonic_time () - started) / 1e6);
   start_service ();
 
@@ -181,7 +198,7 @@ fixture_set_up (void)
 static void
 fixture_tear_down (void)
 {
-  const char *rm[] = { "rm", "-rf", fixture.tmp, NULL };
+  g_autofree char *log = g_build_filename (fixture.tmp, "service.log", NULL);
 
   g_clear_object (&fixture.client);
   if (fixture.service != NULL)
@@ -190,10 +207,13 @@ fixture_tear_down (void)
       g_subprocess_wait (fixture.service, NULL, NULL);
       g_clear_object (&fixture.service);
     }
-  g_free (run_podman ("rm", "--force", "--time=0", RUNNING, STOPPED, NULL));
-  g_spawn_sync (NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  podman_must ("rm", "--force", "--time=0", RUNNING, STOPPED);
+  g_unlink (log);
+  g_unlink (fixture.socket_path);
+  g_rmdir (fixture.tmp);
   g_ptr_array_unref (fixture.podman);
   g_free (fixture.socket_path);
+  g_free (fixture.state);
   g_free (fixture.tmp);
 }
 
