@@ -2,8 +2,8 @@
  *
  * Parses the bus options (as spiritctl: the system bus, or --session, --address ADDRESS,
  * $SPIRIT_BUS_ADDRESS), makes one NexusClient for all windows, sets the dark style, the
- * keyboard shortcuts and the About window. style.css and gtk/help-overlay.ui are picked up from
- * the resource base path /org/crom/Spirit/Nexus by AdwApplication and GtkApplication.
+ * keyboard shortcuts and the About window. AdwApplication picks style.css up from the resource
+ * base path /org/crom/Spirit/Nexus.
  */
 #define G_LOG_DOMAIN "nexus-application"
 
@@ -35,6 +35,7 @@ static const NexusAccel accels[] = {
   { "win.snapshot", { "<Control>t", NULL } },
   { "win.show-page::machines", { "<Alt>1", NULL } },
   { "win.show-page::gpu", { "<Alt>2", NULL } },
+  { "win.show-shortcuts", { "<Control>question", NULL } },
   { "window.close", { "<Control>w", NULL } },
   { "app.quit", { "<Control>q", NULL } },
 };

@@ -12,7 +12,7 @@ G_DECLARE_FINAL_TYPE (NexusApplication, nexus_application, NEXUS, APPLICATION, A
 
 NexusApplication *nexus_application_new (void);
 
-/* The shortcuts of the window's actions, also listed in gtk/help-overlay.ui. */
+/* The shortcuts of the window's actions, also listed in nexus-shortcuts-window.ui. */
 typedef struct
 {
   const char *action;

@@ -201,6 +201,26 @@ activate_show_page (GtkWidget *widget, const char *action_name, GVariant *parame
   adw_view_stack_set_visible_child_name (self->view_stack, g_variant_get_string (parameter, NULL));
 }
 
+/* Built on first use rather than with the window (as GtkApplication does with gtk/help-overlay.ui):
+ * it is the largest widget tree of the HUD and most start-ups never show it. Once set as the help
+ * overlay, its entries show the keys their actions have in the application. */
+static void
+activate_show_shortcuts (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  GtkApplicationWindow *window = GTK_APPLICATION_WINDOW (widget);
+  GtkShortcutsWindow *shortcuts = gtk_application_window_get_help_overlay (window);
+
+  if (shortcuts == NULL)
+    {
+      g_autoptr (GtkBuilder) builder
+        = gtk_builder_new_from_resource ("/org/crom/Spirit/Nexus/nexus-shortcuts-window.ui");
+
+      shortcuts = GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "shortcuts_window"));
+      gtk_application_window_set_help_overlay (window, shortcuts);
+    }
+  gtk_window_present (GTK_WINDOW (shortcuts));
+}
+
 static void
 on_service_started (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -512,6 +532,8 @@ nexus_window_class_init (NexusWindowClass *klass)
     }
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", activate_show_page);
   gtk_widget_class_install_action (widget_class, "win.start-service", NULL, activate_start_service);
+  gtk_widget_class_install_action (widget_class, "win.show-shortcuts", NULL,
+                                   activate_show_shortcuts);
 }
 
 static void

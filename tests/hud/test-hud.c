@@ -161,7 +161,7 @@ start_display_and_bus (void)
   config = g_strdup_printf ("<busconfig><type>session</type>"
                             "<listen>unix:dir=%s</listen><auth>EXTERNAL</auth>"
                             "<policy context=\"default\"><allow send_destination=\"*\"/>"
-                            "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
+                            "<allow receive_sender=\"*\"/><allow own=\"*\"/></policy></busconfig>",
                             work_dir);
   config_path = g_build_filename (work_dir, "bus.conf", NULL);
   g_assert_true (g_file_set_contents (config_path, config, -1, &error));
@@ -543,9 +543,8 @@ on_invalidated (GdkPaintable *paintable, gpointer data)
 /* Renders the window, as it paints itself next, into $NEXUS_HUD_ARTIFACTS/name (the way GTK's
  * own reftests take their snapshots). */
 static char *
-save_screenshot (Fixture *f, const char *name)
+save_window_screenshot (GtkWidget *window, const char *name)
 {
-  GtkWidget *window = GTK_WIDGET (f->window);
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (window);
   g_autoptr (GdkPaintable) image = NULL;
   g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
@@ -571,6 +570,12 @@ save_screenshot (Fixture *f, const char *name)
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
   return path;
+}
+
+static char *
+save_screenshot (Fixture *f, const char *name)
+{
+  return save_window_screenshot (GTK_WIDGET (f->window), name);
 }
 
 /* --- fixture ----------------------------------------------------------------------------- */
@@ -819,12 +824,30 @@ is_shortcut (GtkWidget *widget, gconstpointer data)
   return GTK_IS_SHORTCUTS_SHORTCUT (widget);
 }
 
+static gboolean
+is_shortcuts_window (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+      if (GTK_IS_SHORTCUTS_WINDOW (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
+        {
+          *(GtkWindow **)data = GTK_WINDOW (window);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* Every operation has a shortcut, no two actions share one, and the shortcuts window lists them. */
 static void
 test_keyboard (Fixture *f, gconstpointer data)
 {
   GtkApplication *app;
-  GtkShortcutsWindow *overlay;
+  GtkWindow *shortcuts = NULL;
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const NexusAccel *accels;
@@ -835,13 +858,23 @@ test_keyboard (Fixture *f, gconstpointer data)
   wait_row_shows (f, "alpha", "Running");
   app = GTK_APPLICATION (f->app);
 
-  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (f->window));
-  g_assert_nonnull (overlay);
-  entries = find_widgets (overlay, is_shortcut, NULL);
+  /* the shortcuts window, opened as Ctrl+? opens it */
+  {
+    g_auto (GStrv) actions = gtk_application_get_actions_for_accel (app, "<Control>question");
+    g_assert_cmpstr (actions[0], ==, "win.show-shortcuts");
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), actions[0], NULL));
+  }
+  wait_until (is_shortcuts_window, &shortcuts, "the shortcuts window to be shown");
+  g_free (save_window_screenshot (GTK_WIDGET (shortcuts), "hud-shortcuts.png"));
+  entries = find_widgets (shortcuts, is_shortcut, NULL);
   for (guint i = 0; i < entries->len; i++)
     {
       g_autofree char *action = NULL;
-      g_object_get (entries->pdata[i], "action-name", &action, NULL);
+      g_autofree char *keys = NULL;
+      g_object_get (entries->pdata[i], "action-name", &action, "accelerator", &keys, NULL);
+      /* every entry shows keys: its own, or those of its action in the application */
+      if (keys == NULL || keys[0] == '\0')
+        g_error ("the shortcuts window shows no keys for %s", action ? action : "an entry");
       if (action != NULL)
         g_hash_table_add (listed, g_steal_pointer (&action));
     }
@@ -873,11 +906,141 @@ test_keyboard (Fixture *f, gconstpointer data)
   }
   wait_service_state (f, "alpha", "paused");
   wait_row_shows (f, "alpha", "Paused");
+}
 
-  /* and the shortcuts window opens */
-  g_assert_true (
-    gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-help-overlay", NULL));
-  wait_until (widget_mapped, overlay, "the shortcuts window to be shown");
+/* --- a scripted service ----------------------------------------------------------------- */
+
+/* org.crom.Spirit served from the test itself with the generated skeletons, for what libvirt's
+ * test driver cannot do from outside spiritd: a VM defined or undefined while the HUD watches,
+ * and a lost libvirt connection. */
+typedef struct
+{
+  GDBusObjectManagerServer *objects;
+  SpiritDBusManager *manager;
+  guint owner_id;
+  gboolean owned;
+} FakeService;
+
+static void
+on_fake_name_acquired (GDBusConnection *bus, const char *name, gpointer data)
+{
+  ((FakeService *)data)->owned = TRUE;
+}
+
+static SpiritDBusVm *
+fake_add_vm (FakeService *fake, const char *uuid, const char *name, const char *state)
+{
+  g_autofree char *path = g_strdup_printf (NEXUS_OBJECT_ROOT "/vm/local/%s", uuid);
+  g_autoptr (SpiritObjectSkeleton) object = spirit_object_skeleton_new (path);
+  SpiritDBusVm *vm = spirit_dbus_vm_skeleton_new ();
+
+  g_object_set (vm, "name", name, "uuid", uuid, "host", "local", "state", state, "vcpus", 2,
+                "memory-ki-b", (guint64)1048576, "max-memory-ki-b", (guint64)1048576, "id",
+                g_str_equal (state, "running") ? 1 : -1, NULL);
+  spirit_object_skeleton_set_dbus_vm (object, vm);
+  g_dbus_object_manager_server_export (fake->objects, G_DBUS_OBJECT_SKELETON (object));
+  return vm;
+}
+
+static void
+fake_start (Fixture *f, FakeService *fake)
+{
+  g_autoptr (GError) error = NULL;
+
+  fake->manager = spirit_dbus_manager_skeleton_new ();
+  g_object_set (fake->manager, "version", "0.0-test", "uri", "test:///fake", "connected", TRUE,
+                NULL);
+  g_assert_true (g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (fake->manager),
+                                                   f->bus, NEXUS_OBJECT_ROOT, &error));
+  g_assert_no_error (error);
+  fake->objects = g_dbus_object_manager_server_new (NEXUS_OBJECT_ROOT);
+  g_dbus_object_manager_server_set_connection (fake->objects, f->bus);
+  fake->owner_id = g_bus_own_name_on_connection (
+    f->bus, NEXUS_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, on_fake_name_acquired, NULL, fake, NULL);
+}
+
+static void
+fake_stop (FakeService *fake)
+{
+  g_bus_unown_name (fake->owner_id);
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (fake->manager));
+  g_clear_object (&fake->manager);
+  g_clear_object (&fake->objects);
+}
+
+static gboolean
+row_gone (gpointer data)
+{
+  RowState *s = data;
+  return find_row (s->f, s->name) == NULL;
+}
+
+static gboolean
+is_revealer_with_warning (GtkWidget *widget, gconstpointer data)
+{
+  return GTK_IS_REVEALER (widget) && gtk_revealer_get_child_revealed (GTK_REVEALER (widget))
+         && gtk_revealer_get_child (GTK_REVEALER (widget)) != NULL
+         && gtk_widget_has_css_class (gtk_revealer_get_child (GTK_REVEALER (widget)),
+                                      "nexus-banner");
+}
+
+static gboolean
+libvirt_banner_shown (gpointer data)
+{
+  g_autoptr (GPtrArray) banners
+    = find_widgets (((Fixture *)data)->window, is_revealer_with_warning, NULL);
+  return banners->len == 1;
+}
+
+/* VMs defined and undefined while the HUD runs, a state change, and libvirt going away, from a
+ * scripted org.crom.Spirit: the list follows InterfacesAdded/Removed and PropertiesChanged. */
+static void
+test_objects (Fixture *f, gconstpointer data)
+{
+  FakeService fake = { 0 };
+  g_autoptr (SpiritDBusVm) one = NULL;
+  g_autoptr (SpiritDBusVm) two = NULL;
+  RowState gone = { f, "one", NULL };
+
+  fake_start (f, &fake);
+  wait_until (is_true, &fake.owned, "the scripted service to own its name");
+  one = fake_add_vm (&fake, "11111111_0000_4000_8000_000000000001", "one", "running");
+  start_hud (f);
+  wait_row_shows (f, "one", "Running");
+
+  /* defined while the HUD runs */
+  two = fake_add_vm (&fake, "22222222_0000_4000_8000_000000000002", "two", "shutoff");
+  wait_row_shows (f, "two", "Shut Off");
+  assert_action_sensitive (find_row (f, "two"), "vm.start", TRUE);
+
+  /* a state change the HUD did not cause */
+  spirit_dbus_vm_set_state (two, "crashed");
+  wait_row_shows (f, "two", "Crashed");
+  assert_action_sensitive (find_row (f, "two"), "vm.start", TRUE);
+  assert_action_sensitive (find_row (f, "two"), "vm.shutdown", FALSE);
+
+  /* undefined while the HUD runs */
+  g_assert_true (g_dbus_object_manager_server_unexport (
+    fake.objects, NEXUS_OBJECT_ROOT "/vm/local/11111111_0000_4000_8000_000000000001"));
+  wait_until (row_gone, &gone, "the row of one to go away");
+  g_assert_nonnull (find_row (f, "two"));
+
+  /* libvirt lost: VMs unavailable, every operation insensitive, a banner says why */
+  spirit_dbus_vm_set_state (two, "unavailable");
+  spirit_dbus_manager_set_connected (fake.manager, FALSE);
+  wait_row_shows (f, "two", "Unavailable");
+  wait_until (libvirt_banner_shown, f, "the libvirt banner");
+  for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
+    {
+      g_autofree char *action = g_strconcat ("vm.", nexus_vm_op_get_action_name (op), NULL);
+      g_autoptr (GPtrArray) buttons = find_widgets (find_row (f, "two"), is_button_for, action);
+      for (guint i = 0; i < buttons->len; i++)
+        g_assert_false (gtk_widget_get_sensitive (buttons->pdata[i]));
+    }
+  g_free (save_screenshot (f, "hud-libvirt-down.png"));
+
+  fake_stop (&fake);
+  wait_until (hud_shows_no_service, f, "the HUD to notice the service left");
 }
 
 /* The row's button for action that is on screen: with its label ("Start") when the window is
@@ -962,6 +1125,7 @@ main (int argc, char **argv)
   g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
   g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
+  g_test_add ("/hud/objects", Fixture, NULL, fixture_setup, test_objects, fixture_teardown);
   status = g_test_run ();
 
   stop_display_and_bus ();
