@@ -897,6 +897,37 @@ test_keyboard (Fixture *f, gconstpointer data)
         g_assert_cmpuint (g_strv_length (actions), ==, 1);
       }
 
+  /* Tab, from the list, walks through the rows' buttons and their ⋮ menus (Up and Down move
+   * between rows; Tab leaves the list after the last one) */
+  {
+    g_autoptr (GHashTable) reached = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr (GHashTable) menus = g_hash_table_new (NULL, NULL);
+
+    gtk_widget_grab_focus (GTK_WIDGET (vm_list (f)));
+    for (guint i = 0; i < 12; i++)
+      {
+        GtkWidget *focus;
+
+        g_assert_true (gtk_widget_child_focus (GTK_WIDGET (f->window), GTK_DIR_TAB_FORWARD));
+        focus = gtk_root_get_focus (GTK_ROOT (f->window));
+        if (focus == NULL || gtk_widget_get_ancestor (focus, NEXUS_TYPE_VM_ROW) == NULL)
+          continue;
+        if (gtk_widget_get_ancestor (focus, GTK_TYPE_MENU_BUTTON) != NULL)
+          g_hash_table_add (menus, gtk_widget_get_ancestor (focus, GTK_TYPE_MENU_BUTTON));
+        else if (GTK_IS_ACTIONABLE (focus))
+          g_hash_table_add (reached,
+                            (gpointer)gtk_actionable_get_action_name (GTK_ACTIONABLE (focus)));
+      }
+    for (guint i = 0; i < 4; i++)
+      {
+        const char *action
+          = (const char *[]){ "vm.start", "vm.pause", "vm.resume", "vm.shutdown" }[i];
+        if (!g_hash_table_contains (reached, action))
+          g_error ("Tab never reached a %s button", action);
+      }
+    g_assert_cmpuint (g_hash_table_size (menus), ==, 3); /* one per row */
+  }
+
   /* a shortcut acts on the selected machine: select alpha, "press" Ctrl+P */
   gtk_selection_model_select_item (gtk_list_view_get_model (vm_list (f)), 0, TRUE);
   {
