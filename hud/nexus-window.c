@@ -255,7 +255,10 @@ page_for_status (NexusWindow *self)
     case NEXUS_CLIENT_NO_SERVICE:
       return "no-service";
     case NEXUS_CLIENT_READY:
-      return g_list_model_get_n_items (nexus_client_get_vms (self->client)) > 0 ? "list" : "empty";
+      if (g_list_model_get_n_items (nexus_client_get_vms (self->client)) > 0)
+        return "list";
+      /* spiritd is up but has not listed libvirt's domains yet: not the same as having none */
+      return nexus_client_get_libvirt_down (self->client) ? "connecting" : "empty";
     case NEXUS_CLIENT_CONNECTING:
     case NEXUS_CLIENT_LOADING:
     default:

@@ -231,6 +231,12 @@ on_name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpo
   *(gboolean *)data = TRUE;
 }
 
+static gboolean
+manager_connected (gpointer manager)
+{
+  return spirit_dbus_manager_get_connected (manager);
+}
+
 static void
 start_spiritd (Fixture *f, const char *xml)
 {
@@ -238,6 +244,7 @@ start_spiritd (Fixture *f, const char *xml)
   g_autoptr (GError) error = NULL;
   g_autofree char *uri = g_strconcat ("test://", xml, NULL);
   const char *spiritd = g_getenv ("SPIRITD");
+  g_autoptr (SpiritDBusManager) manager = NULL;
   gboolean appeared = FALSE;
   guint watch;
 
@@ -254,6 +261,13 @@ start_spiritd (Fixture *f, const char *xml)
   wait_until (is_true, &appeared, "spiritd to own org.crom.Spirit");
   g_bus_unwatch_name (watch);
   g_assert_true (service_owned (f));
+
+  /* spiritd owns its name before its libvirt connection is open: wait for Connected, as
+   * tests/integration/spirittest.py does */
+  manager = spirit_dbus_manager_proxy_new_sync (f->bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                NEXUS_BUS_NAME, NEXUS_OBJECT_ROOT, NULL, &error);
+  g_assert_no_error (error);
+  wait_until (manager_connected, manager, "spiritd's Manager.Connected");
 
   g_clear_object (&f->objects);
   f->objects = spirit_object_manager_client_new_sync (
