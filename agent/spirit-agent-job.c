@@ -134,6 +134,7 @@ on_output (int fd, GIOCondition condition, gpointer data)
   SpiritAgentJob *job = o->job;
   g_autoptr (GError) error = NULL;
   gsize want = OUTPUT_CHUNK;
+  gssize avail;
   guint8 *buf;
   gssize n;
 
@@ -144,6 +145,12 @@ on_output (int fd, GIOCondition condition, gpointer data)
     }
   if (job->credit > 0)
     want = MIN (want, (gsize)job->credit);
+  /* Allocate what is there, not the maximum: no realloc, and small reads stay small. */
+  avail = spirit_platform_pipe_available (o->fd);
+  if (avail > 0)
+    want = MIN (want, (gsize)avail);
+  else if (avail == 0)
+    want = MIN (want, 4096); /* EOF, or data arriving right now */
   buf = g_malloc (SPIRIT_FRAME_HEADER_SIZE + want);
   n = spirit_platform_read (o->fd, buf + SPIRIT_FRAME_HEADER_SIZE, want, &error);
   if (n > 0)

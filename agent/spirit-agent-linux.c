@@ -15,11 +15,13 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -35,6 +37,10 @@ spirit_platform_init (void)
 
   /* A child that closes its stdin must not kill the agent: writes then fail with EPIPE. */
   signal (SIGPIPE, SIG_IGN);
+  /* Output frames are up to 256 KiB and short-lived. glibc would mmap and munmap each one (page
+   * faults and TLB flushes, which an emulated guest pays dearly for); keep them on the heap. */
+  mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt (M_TRIM_THRESHOLD, 8 * 1024 * 1024);
   /* Commands start with posix_spawn, which closes only close-on-exec descriptors: make sure
    * nothing the agent inherited beyond stdin/stdout/stderr leaks into them. */
   while (fds != NULL && (name = g_dir_read_name (fds)) != NULL)
@@ -166,6 +172,16 @@ void
 spirit_platform_set_nonblocking (int fd)
 {
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+}
+
+gssize
+spirit_platform_pipe_available (int fd)
+{
+  int n = 0;
+
+  if (ioctl (fd, FIONREAD, &n) != 0)
+    return -1;
+  return n;
 }
 
 void

@@ -39,6 +39,8 @@ guint spirit_platform_watch_fd (int fd, GIOCondition condition, SpiritFdFunc fun
 gssize spirit_platform_read (int fd, void *buf, gsize len, GError **error);
 gssize spirit_platform_write (int fd, const void *buf, gsize len, GError **error);
 void spirit_platform_set_nonblocking (int fd);
+/* Bytes waiting in a pipe (FIONREAD), or -1 where that cannot be known. */
+gssize spirit_platform_pipe_available (int fd);
 void spirit_platform_close (int fd);
 
 /* A child with its own process group (Linux: setsid) so that kill reaches what it started.

@@ -221,6 +221,12 @@ spirit_platform_set_nonblocking (int fd)
   channel_for (fd);
 }
 
+gssize
+spirit_platform_pipe_available (int fd)
+{
+  return -1; /* the channel's reader thread holds what is buffered */
+}
+
 void
 spirit_platform_close (int fd)
 {
