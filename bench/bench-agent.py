@@ -106,6 +106,13 @@ def bench(args):
             assert status["exitcode"] == 0
         results["round trip (median)"] = (statistics.median(spirit_rt), statistics.median(qga_rt))
 
+        # the floor: what starting `true` costs inside this guest, with no agent involved
+        loop = client.run(shell="s=$(cut -d' ' -f1 /proc/uptime); i=0; "
+                                "while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done; "
+                                "e=$(cut -d' ' -f1 /proc/uptime); echo $s $e")
+        t0, t1 = (float(x) for x in bytes(loop.stdout).split())
+        results["  (in the guest: sh runs /bin/true, each)"] = ((t1 - t0) / 100, None)
+
         # the protocol alone: ping vs guest-ping (no process in the guest)
         spirit_ping, qga_ping = [], []
         for _ in range(args.iterations):
