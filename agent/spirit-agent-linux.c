@@ -317,6 +317,12 @@ spirit_platform_spawn (gchar **argv,
   return TRUE;
 }
 
+gint64
+spirit_platform_pid_number (GPid pid)
+{
+  return pid;
+}
+
 typedef struct
 {
   GPid pid;

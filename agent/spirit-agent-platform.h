@@ -60,6 +60,9 @@ gboolean spirit_platform_spawn (gchar **argv,
                                 SpiritChild *out,
                                 GError **error);
 
+/* The number the host sees as "pid" (Windows: GetProcessId of the process handle). */
+gint64 spirit_platform_pid_number (GPid pid);
+
 /* Calls func once the child has exited, with its wait status, and reaps it. Like
  * g_child_watch_add(), which is what Windows uses; Linux waits on a pidfd instead, so that the
  * exit is one fd event in the main loop, with no SIGCHLD handler and no helper thread. */

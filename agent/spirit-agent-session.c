@@ -128,9 +128,9 @@ handle_exec (SpiritAgentSession *s, const SpiritMessage *exec)
       return;
     }
   g_hash_table_insert (s->jobs, GUINT_TO_POINTER (exec->id), job);
-  g_debug ("job %u started: pid %d", exec->id, (int)spirit_agent_job_get_pid (job));
   started = spirit_message_new (SPIRIT_MSG_STARTED, exec->id);
-  started->pid = (gint64)spirit_agent_job_get_pid (job);
+  started->pid = spirit_platform_pid_number (spirit_agent_job_get_pid (job));
+  g_debug ("job %u started: pid %" G_GINT64_FORMAT, exec->id, started->pid);
   /* started goes out before any output: the job's first read happens in a later iteration. */
   send_message (s, started);
 }

@@ -389,6 +389,12 @@ pipe_failed:
   return FALSE;
 }
 
+gint64
+spirit_platform_pid_number (GPid pid)
+{
+  return GetProcessId (pid);
+}
+
 typedef struct
 {
   GChildWatchFunc func;
