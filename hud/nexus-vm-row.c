@@ -148,15 +148,10 @@ activate_op (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   NexusVmRow *self = NEXUS_VM_ROW (widget);
   GtkRoot *root = gtk_widget_get_root (widget);
+  NexusVmOp op;
 
-  if (self->vm == NULL || !NEXUS_IS_WINDOW (root))
-    return;
-  for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
-    if (g_str_equal (action_name, row_action_names[op]))
-      {
-        nexus_window_run_vm_op (NEXUS_WINDOW (root), self->vm, op);
-        return;
-      }
+  if (self->vm != NULL && NEXUS_IS_WINDOW (root) && nexus_vm_op_from_action_name (action_name, &op))
+    nexus_window_run_vm_op (NEXUS_WINDOW (root), self->vm, op);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "nexus-vm.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 struct _NexusVm
 {
@@ -85,6 +86,23 @@ nexus_vm_op_get_action_name (NexusVmOp op)
 {
   g_return_val_if_fail (op < NEXUS_VM_N_OPS, NULL);
   return ops[op].action;
+}
+
+/* "vm.pause" or "win.pause" → NEXUS_VM_OP_PAUSE: the operation behind a row's or the window's
+ * action, whatever its prefix. */
+gboolean
+nexus_vm_op_from_action_name (const char *action_name, NexusVmOp *op)
+{
+  const char *dot = strchr (action_name, '.');
+  const char *name = dot ? dot + 1 : action_name;
+
+  for (guint i = 0; i < NEXUS_VM_N_OPS; i++)
+    if (g_str_equal (ops[i].action, name))
+      {
+        *op = i;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 const char *

@@ -47,6 +47,7 @@ char *nexus_vm_run_finish (NexusVm *self, GAsyncResult *result, GError **error);
 
 /* The operation table, also used by the window (shortcuts) and the tests. */
 const char *nexus_vm_op_get_action_name (NexusVmOp op);
+gboolean nexus_vm_op_from_action_name (const char *action_name, NexusVmOp *op);
 const char *nexus_vm_op_get_method (NexusVmOp op);
 gboolean nexus_vm_op_valid_in_state (NexusVmOp op, const char *state);
 const char *nexus_vm_state_get_label (const char *state);

@@ -182,15 +182,10 @@ activate_selected_op (GtkWidget *widget, const char *action_name, GVariant *para
 {
   NexusWindow *self = NEXUS_WINDOW (widget);
   NexusVm *vm = get_selected_vm (self);
+  NexusVmOp op;
 
-  if (vm == NULL)
-    return;
-  for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
-    if (g_str_equal (action_name, win_action_names[op]))
-      {
-        nexus_window_run_vm_op (self, vm, op);
-        return;
-      }
+  if (vm != NULL && nexus_vm_op_from_action_name (action_name, &op))
+    nexus_window_run_vm_op (self, vm, op);
 }
 
 static void

@@ -36,6 +36,25 @@ test_same_as_service (void)
     }
 }
 
+/* Rows' "vm.<op>" and the window's "win.<op>" actions lead back to the same operation. */
+static void
+test_action_names (void)
+{
+  NexusVmOp found;
+
+  for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
+    {
+      g_autofree char *row = g_strconcat ("vm.", nexus_vm_op_get_action_name (op), NULL);
+      g_autofree char *win = g_strconcat ("win.", nexus_vm_op_get_action_name (op), NULL);
+
+      g_assert_true (nexus_vm_op_from_action_name (row, &found));
+      g_assert_cmpuint (found, ==, op);
+      g_assert_true (nexus_vm_op_from_action_name (win, &found));
+      g_assert_cmpuint (found, ==, op);
+    }
+  g_assert_false (nexus_vm_op_from_action_name ("win.show-page", &found));
+}
+
 static void
 test_labels (void)
 {
@@ -50,6 +69,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/hud/ops/same-as-service", test_same_as_service);
+  g_test_add_func ("/hud/ops/action-names", test_action_names);
   g_test_add_func ("/hud/ops/labels", test_labels);
   return g_test_run ();
 }

@@ -546,6 +546,32 @@ wait_toast (Fixture *f, const char *text)
   return g_strdup (gtk_label_get_text (GTK_LABEL (labels->pdata[0])));
 }
 
+typedef struct
+{
+  GType type;
+  GtkWindow *found;
+} ToplevelWait;
+
+/* Whether a window of the given type is on screen (a dialog, the shortcuts window). */
+static gboolean
+toplevel_shown (gpointer data)
+{
+  ToplevelWait *w = data;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, w->type) && gtk_widget_get_mapped (window))
+        {
+          w->found = GTK_WINDOW (window);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* --- screenshots ------------------------------------------------------------------------- */
 
 static void
@@ -705,24 +731,6 @@ test_listing (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (shot, G_FILE_TEST_IS_REGULAR));
 }
 
-static gboolean
-is_message_dialog (gpointer data)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  guint n = g_list_model_get_n_items (toplevels);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
-        {
-          *(AdwMessageDialog **)data = ADW_MESSAGE_DIALOG (window);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static guint
 n_snapshots (Fixture *f, const char *name)
 {
@@ -737,7 +745,7 @@ n_snapshots (Fixture *f, const char *name)
 static void
 test_actions (Fixture *f, gconstpointer data)
 {
-  AdwMessageDialog *dialog = NULL;
+  ToplevelWait dialog = { ADW_TYPE_MESSAGE_DIALOG, NULL };
   g_autofree char *snapshot_toast = NULL;
   g_autofree char *error_toast = NULL;
 
@@ -772,9 +780,10 @@ test_actions (Fixture *f, gconstpointer data)
   /* Force Off asks first */
   g_assert_true (
     gtk_widget_activate_action (GTK_WIDGET (find_row (f, "beta")), "vm.force-stop", NULL));
-  wait_until (is_message_dialog, &dialog, "the Force Off confirmation");
-  g_assert_cmpstr (adw_message_dialog_get_default_response (dialog), ==, "cancel");
-  adw_message_dialog_response (dialog, "force-off");
+  wait_until (toplevel_shown, &dialog, "the Force Off confirmation");
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog.found)), ==,
+                   "cancel");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog.found), "force-off");
   wait_service_state (f, "beta", "shutoff");
   wait_row_shows (f, "beta", "Shut Off");
 
@@ -838,30 +847,12 @@ is_shortcut (GtkWidget *widget, gconstpointer data)
   return GTK_IS_SHORTCUTS_SHORTCUT (widget);
 }
 
-static gboolean
-is_shortcuts_window (gpointer data)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  guint n = g_list_model_get_n_items (toplevels);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
-      if (GTK_IS_SHORTCUTS_WINDOW (window) && gtk_widget_get_mapped (GTK_WIDGET (window)))
-        {
-          *(GtkWindow **)data = GTK_WINDOW (window);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 /* Every operation has a shortcut, no two actions share one, and the shortcuts window lists them. */
 static void
 test_keyboard (Fixture *f, gconstpointer data)
 {
   GtkApplication *app;
-  GtkWindow *shortcuts = NULL;
+  ToplevelWait shortcuts = { GTK_TYPE_SHORTCUTS_WINDOW, NULL };
   g_autoptr (GPtrArray) entries = NULL;
   g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const NexusAccel *accels;
@@ -878,9 +869,9 @@ test_keyboard (Fixture *f, gconstpointer data)
     g_assert_cmpstr (actions[0], ==, "win.show-shortcuts");
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), actions[0], NULL));
   }
-  wait_until (is_shortcuts_window, &shortcuts, "the shortcuts window to be shown");
-  g_free (save_window_screenshot (GTK_WIDGET (shortcuts), "hud-shortcuts.png"));
-  entries = find_widgets (shortcuts, is_shortcut, NULL);
+  wait_until (toplevel_shown, &shortcuts, "the shortcuts window to be shown");
+  g_free (save_window_screenshot (GTK_WIDGET (shortcuts.found), "hud-shortcuts.png"));
+  entries = find_widgets (shortcuts.found, is_shortcut, NULL);
   for (guint i = 0; i < entries->len; i++)
     {
       g_autofree char *action = NULL;
