@@ -124,6 +124,14 @@ read_bool (JsonObject *o, const char *name, gboolean *out, GError **error)
   return TRUE;
 }
 
+/* json-glib decodes escapes such as a lone "\ud800" into bytes that are not UTF-8, although the
+ * payload itself was: every decoded string is checked again before it is kept. */
+static gboolean
+decoded_text_is_valid (const char *s)
+{
+  return g_utf8_validate (s, -1, NULL);
+}
+
 static gboolean
 read_string (
   JsonObject *o, const char *name, gboolean required, guint32 max_len, gchar **out, GError **error)
@@ -136,6 +144,8 @@ read_string (
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return bad_field (error, name, "a string");
   s = json_node_get_string (node);
+  if (!decoded_text_is_valid (s))
+    return bad_field (error, name, "valid UTF-8 (no lone surrogate escapes)");
   if (*s == '\0')
     return bad_field (error, name, "a non-empty string");
   if (strlen (s) > max_len)
@@ -174,6 +184,8 @@ read_strv (JsonObject *o,
 
       if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING)
         return bad_field (error, name, "an array of strings");
+      if (!decoded_text_is_valid (json_node_get_string (item)))
+        return bad_field (error, name, "valid UTF-8 (no lone surrogate escapes)");
       bytes += strlen (json_node_get_string (item)) + 1;
       if (bytes > max_bytes)
         return over_limit (error, name, max_bytes);
@@ -210,6 +222,8 @@ read_env (JsonObject *o, const SpiritLimits *limits, gchar ***out, GError **erro
         return bad_field (error, "env", "keyed by non-empty names without '='");
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         return bad_field (error, "env", "an object of strings");
+      if (!decoded_text_is_valid (key) || !decoded_text_is_valid (json_node_get_string (value)))
+        return bad_field (error, "env", "valid UTF-8 (no lone surrogate escapes)");
       bytes += strlen (key) + strlen (json_node_get_string (value)) + 2;
       if (bytes > limits->max_env_bytes)
         return over_limit (error, "env", limits->max_env_bytes);

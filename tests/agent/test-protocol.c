@@ -379,6 +379,14 @@ static const BadMessage bad_messages[] = {
   { "invalid UTF-8", "{\"type\":\"exec\",\"id\":1,\"shell\":\"\xc3\x28\"}", A, MALFORMED, 0 },
   { "NUL escape", "{\"type\":\"exec\",\"id\":2,\"argv\":[\"a\\u0000b\"]}", A, MALFORMED, 0 },
   { "too deep", "{\"type\":\"exec\",\"id\":1,\"x\":[[[[[[[[[1]]]]]]]]]}", A, MALFORMED, 0 },
+  /* found by the fuzzer: json-glib turns a lone surrogate escape into bytes that are not UTF-8 */
+  { "lone surrogate in argv", "{\"type\":\"exec\",\"id\":6,\"argv\":[\"a\\ud800b\"]}", A, INVALID, 6 },
+  /* a lone low surrogate json-glib itself refuses */
+  { "lone low surrogate in shell", "{\"type\":\"exec\",\"id\":6,\"shell\":\"\\udfff\"}", A, MALFORMED, 0 },
+  { "lone surrogate in env", "{\"type\":\"exec\",\"id\":6,\"shell\":\"x\",\"env\":{\"A\":\"\\ud800x\"}}", A,
+    INVALID, 6 },
+  { "lone surrogate in session", "{\"type\":\"hello\",\"protocol\":1,\"session\":\"\\ud800x\"}", A,
+    INVALID, 0 },
   { "no type", "{\"id\":3}", A, INVALID, 3 },
   { "type not a string", "{\"type\":5,\"id\":3}", A, INVALID, 3 },
   { "unknown type", "{\"type\":\"reboot\",\"id\":4}", A, UNKNOWN, 4 },
