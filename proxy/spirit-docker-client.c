@@ -266,6 +266,29 @@ json_call_finish (GAsyncResult *result, GError **error)
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The reply of a call that must succeed with a JSON body of one kind: NULL with the transport's
+ * error, the engine's error, or a clear one for a body of another shape. */
+static JsonReply *
+json_call_finish_expecting (GAsyncResult *result, JsonNodeType kind, const char *doing, GError **error)
+{
+  g_autoptr (JsonReply) reply = json_call_finish (result, error);
+
+  if (reply == NULL)
+    return NULL;
+  if (reply->api_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&reply->api_error));
+      return NULL;
+    }
+  if (reply->root == NULL || JSON_NODE_TYPE (reply->root) != kind)
+    {
+      g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "%s: the Docker engine's answer is not %s",
+                   doing, kind == JSON_NODE_ARRAY ? "a list" : "an object");
+      return NULL;
+    }
+  return g_steal_pointer (&reply);
+}
+
 /* ---- containers ---- */
 
 static SpiritDockerContainer *
@@ -305,24 +328,14 @@ on_containers_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonReply) reply = json_call_finish (result, &error);
+  g_autoptr (JsonReply) reply =
+    json_call_finish_expecting (result, JSON_NODE_ARRAY, "listing containers", &error);
   g_autoptr (GPtrArray) containers = NULL;
   JsonArray *array;
 
   if (reply == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (reply->api_error != NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&reply->api_error));
-      return;
-    }
-  if (reply->root == NULL || !JSON_NODE_HOLDS_ARRAY (reply->root))
-    {
-      g_task_return_new_error (task, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
-                               "listing containers: the Docker engine's answer is not a list");
       return;
     }
   array = json_node_get_array (reply->root);
@@ -562,7 +575,8 @@ on_exec_inspected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonReply) reply = json_call_finish (result, &error);
+  g_autoptr (JsonReply) reply =
+    json_call_finish_expecting (result, JSON_NODE_OBJECT, "inspecting an exec", &error);
   ExecState *state;
   JsonObject *object;
   JsonNode *exit_code;
@@ -570,17 +584,6 @@ on_exec_inspected (GObject *source, GAsyncResult *result, gpointer user_data)
   if (reply == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (reply->api_error != NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&reply->api_error));
-      return;
-    }
-  if (reply->root == NULL || !JSON_NODE_HOLDS_OBJECT (reply->root))
-    {
-      g_task_return_new_error (task, SPIRIT_ERROR, SPIRIT_ERROR_FAILED,
-                               "inspecting an exec: the Docker engine's answer is not an object");
       return;
     }
   object = json_node_get_object (reply->root);
