@@ -12,6 +12,11 @@ static const GDBusErrorEntry spirit_error_entries[] = {
   { SPIRIT_ERROR_INVALID_ARGUMENT, "org.crom.Spirit.Error.InvalidArgument" },
   { SPIRIT_ERROR_TIMEOUT, "org.crom.Spirit.Error.Timeout" },
   { SPIRIT_ERROR_AMBIGUOUS_NAME, "org.crom.Spirit.Error.AmbiguousName" },
+  { SPIRIT_ERROR_AGENT_UNAVAILABLE, "org.crom.Spirit.Error.AgentUnavailable" },
+  { SPIRIT_ERROR_NO_SUCH_JOB, "org.crom.Spirit.Error.NoSuchJob" },
+  { SPIRIT_ERROR_NO_SUCH_GPU, "org.crom.Spirit.Error.NoSuchGPU" },
+  { SPIRIT_ERROR_BUSY, "org.crom.Spirit.Error.Busy" },
+  { SPIRIT_ERROR_NOT_SUPPORTED, "org.crom.Spirit.Error.NotSupported" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (spirit_error_entries) == SPIRIT_ERROR_N_ERRORS);

@@ -21,9 +21,14 @@ typedef enum
   SPIRIT_ERROR_INVALID_ARGUMENT, /* org.crom.Spirit.Error.InvalidArgument */
   SPIRIT_ERROR_TIMEOUT,          /* org.crom.Spirit.Error.Timeout */
   SPIRIT_ERROR_AMBIGUOUS_NAME,   /* org.crom.Spirit.Error.AmbiguousName: several hosts have a VM of that name */
+  SPIRIT_ERROR_AGENT_UNAVAILABLE, /* org.crom.Spirit.Error.AgentUnavailable: no agent answers in the guest */
+  SPIRIT_ERROR_NO_SUCH_JOB,       /* org.crom.Spirit.Error.NoSuchJob */
+  SPIRIT_ERROR_NO_SUCH_GPU,       /* org.crom.Spirit.Error.NoSuchGPU */
+  SPIRIT_ERROR_BUSY,              /* org.crom.Spirit.Error.Busy: another operation holds the object */
+  SPIRIT_ERROR_NOT_SUPPORTED,     /* org.crom.Spirit.Error.NotSupported: not possible on this host or VM */
 } SpiritError;
 
-#define SPIRIT_ERROR_N_ERRORS (SPIRIT_ERROR_AMBIGUOUS_NAME + 1)
+#define SPIRIT_ERROR_N_ERRORS (SPIRIT_ERROR_NOT_SUPPORTED + 1)
 
 GQuark spirit_error_quark (void);
 const char *spirit_error_dbus_name (SpiritError code);

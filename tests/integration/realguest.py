@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 
-from spirittest import TESTS, wait_until
+from spirittest import TESTS, Deadline, wait_until
 
 GUEST = os.path.join(TESTS, "guest")
 LIBVIRT = os.path.join(TESTS, "libvirt")
@@ -106,7 +106,12 @@ class Guest:
             if m:
                 found.append(m)
             return bool(found)
-        wait_until(check, timeout=timeout, what="%r on %s's console" % (pattern, self.name), poll=0.1)
+        try:
+            wait_until(check, timeout=timeout, what="%r on %s's console" % (pattern, self.name),
+                       poll=0.1)
+        except Deadline as e:
+            tail = self.console_text()[max(after, len(self.console_text()) - 3000):]
+            raise Deadline("%s; the console past the offset ends with:\n%s" % (e, tail)) from None
         return found[0]
 
     def wait_ticks_past(self, n, timeout=60):

@@ -33,6 +33,13 @@ test_names (void)
   g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_TIMEOUT), ==, "org.crom.Spirit.Error.Timeout");
   g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_AMBIGUOUS_NAME), ==,
                    "org.crom.Spirit.Error.AmbiguousName");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_AGENT_UNAVAILABLE), ==,
+                   "org.crom.Spirit.Error.AgentUnavailable");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_NO_SUCH_JOB), ==, "org.crom.Spirit.Error.NoSuchJob");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_NO_SUCH_GPU), ==, "org.crom.Spirit.Error.NoSuchGPU");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_BUSY), ==, "org.crom.Spirit.Error.Busy");
+  g_assert_cmpstr (spirit_error_dbus_name (SPIRIT_ERROR_NOT_SUPPORTED), ==,
+                   "org.crom.Spirit.Error.NotSupported");
   g_assert_null (spirit_error_dbus_name (SPIRIT_ERROR_N_ERRORS));
 }
 
