@@ -600,6 +600,97 @@ test_cancel (void)
   close (fds[0]);
 }
 
+/* ---- spiritctl's @docker, end to end ---- */
+
+/* Runs the built spiritctl with the fixture's engine as DOCKER_HOST. */
+static int
+spiritctl_run (const char *const *args, char **out, char **err)
+{
+  const char *spiritctl = g_getenv ("SPIRITCTL");
+  g_autofree char *host = g_strdup_printf ("unix://%s", fixture.socket_path);
+  g_autoptr (GSubprocessLauncher) launcher
+    = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE
+                                 | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (spiritctl);
+  g_subprocess_launcher_setenv (launcher, "DOCKER_HOST", host, TRUE);
+  /* no Spirit service on this bus: @docker and @spirit work without it */
+  g_subprocess_launcher_setenv (launcher, "SPIRIT_BUS_ADDRESS", "unix:path=/nonexistent", TRUE);
+  g_ptr_array_add (argv, (char *)spiritctl);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (process);
+}
+
+static void
+test_spiritctl_uname (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = spiritctl_run (ARGV ("@docker:" RUNNING, "uname", "-a"), &out, &err);
+
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (out, "Linux "));
+  g_assert_cmpstr (err, ==, "");
+}
+
+static void
+test_spiritctl_exit_code_and_stderr (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = spiritctl_run (
+    ARGV ("run", "@docker:" RUNNING " sh -c 'echo to-out; echo to-err >&2; exit 3'"), &out, &err);
+
+  g_assert_cmpint (status, ==, 3);
+  g_assert_cmpstr (out, ==, "to-out\n");
+  g_assert_cmpstr (err, ==, "to-err\n");
+}
+
+static void
+test_spiritctl_cross_target (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("spirit-line-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "hostname", NULL);
+  g_autofree char *line = g_strdup_printf (
+    "@docker:" RUNNING " echo 'a;$(id)' | @spirit tr a-z A-Z > @spirit %s", file);
+  g_autofree char *contents = NULL;
+  int status = spiritctl_run (ARGV ("run", line), &out, &err);
+
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "A;$(ID)\n");
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
+static void
+test_spiritctl_file_in_container (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  /* A file on another target is written by a relay there. */
+  g_assert_cmpint (spiritctl_run (ARGV ("run", "@spirit echo from-host > @docker:" RUNNING
+                                               " /tmp/from-host"),
+                                  NULL, NULL),
+                   ==, 0);
+  g_assert_cmpint (spiritctl_run (ARGV ("@docker:" RUNNING, "cat", "/tmp/from-host"), &out, &err),
+                   ==, 0);
+  g_assert_cmpstr (out, ==, "from-host\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -628,6 +719,10 @@ main (int argc, char **argv)
   g_test_add_func ("/docker/podman/stopped-container", test_stopped_container);
   g_test_add_func ("/docker/podman/unknown-exec", test_unknown_exec);
   g_test_add_func ("/docker/podman/cancel", test_cancel);
+  g_test_add_func ("/docker/spiritctl/uname", test_spiritctl_uname);
+  g_test_add_func ("/docker/spiritctl/exit-code-and-stderr", test_spiritctl_exit_code_and_stderr);
+  g_test_add_func ("/docker/spiritctl/cross-target", test_spiritctl_cross_target);
+  g_test_add_func ("/docker/spiritctl/file-in-container", test_spiritctl_file_in_container);
 
   fixture_set_up ();
   status = g_test_run ();

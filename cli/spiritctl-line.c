@@ -1,0 +1,199 @@
+/* spiritctl-line.c: "spiritctl @linux ls -la", "spiritctl run LINE": the @target language.
+ *
+ * The targets a line may name are the aliases of targets.conf and every VM spiritd knows, each
+ * under its name (and HOST/NAME), with the OS its agent reported. Without the service, only
+ * @spirit and @docker work, and a VM target says why not when it runs.
+ */
+#define G_LOG_DOMAIN "spiritctl"
+
+#include "spiritctl-line.h"
+
+#include "spirit-error.h"
+#include "spirit-line-runner.h"
+#include "spirit-proxy-aliases.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+
+static SpiritTargetOs
+os_of_vm (GDBusObject *object)
+{
+  g_autoptr (GDBusInterface) iface = g_dbus_object_get_interface (object, "org.crom.Spirit.VM");
+  g_autoptr (GVariant) os = NULL;
+  SpiritTargetOs result = SPIRIT_TARGET_OS_UNKNOWN;
+
+  if (iface == NULL)
+    return result;
+  /* GuestOS is what the VM's agent said in its hello; older services do not have it. */
+  os = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (iface), "GuestOS");
+  if (os != NULL && g_variant_is_of_type (os, G_VARIANT_TYPE_STRING))
+    spirit_target_os_from_string (g_variant_get_string (os, NULL), &result);
+  return result;
+}
+
+SpiritProxyTargets *
+spiritctl_line_targets (SpiritctlClient *client, GError **error)
+{
+  g_autoptr (SpiritProxyTargets) targets = spirit_proxy_targets_new ();
+  g_autoptr (GPtrArray) aliases = spirit_proxy_aliases_load_default (error);
+  g_autoptr (GDBusObjectManager) objects = NULL;
+  g_autolist (GDBusObject) list = NULL;
+  /* VM name (and HOST/NAME) → its OS, in the service's order */
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) os_by_vm = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (aliases == NULL)
+    return NULL;
+  if (client->bus != NULL)
+    objects = spiritctl_client_get_objects (client, NULL);
+  if (objects != NULL)
+    list = g_dbus_object_manager_get_objects (objects);
+  for (GList *l = list; l != NULL; l = l->next)
+    {
+      SpiritDBusVm *vm = spirit_object_peek_dbus_vm (SPIRIT_OBJECT (l->data));
+      SpiritTargetOs os;
+      char *name, *qualified;
+
+      if (vm == NULL)
+        continue;
+      os = os_of_vm (G_DBUS_OBJECT (l->data));
+      name = g_strdup (spirit_dbus_vm_get_name (vm));
+      qualified = g_strdup_printf ("%s/%s", spirit_dbus_vm_get_host (vm), name);
+      g_ptr_array_add (names, name);
+      g_ptr_array_add (names, qualified);
+      g_hash_table_insert (os_by_vm, name, GINT_TO_POINTER (os));
+      g_hash_table_insert (os_by_vm, qualified, GINT_TO_POINTER (os));
+    }
+  /* Aliases first: one that is also a VM's name wins, as configured. */
+  for (guint i = 0; i < aliases->len; i++)
+    {
+      SpiritProxyAlias *alias = g_ptr_array_index (aliases, i);
+      SpiritTargetOs os = alias->os;
+
+      if (os == SPIRIT_TARGET_OS_UNKNOWN)
+        os = GPOINTER_TO_INT (g_hash_table_lookup (os_by_vm, alias->vm));
+      if (!spirit_proxy_targets_add (targets, alias->name, alias->vm, os, error))
+        return NULL;
+    }
+  /* A name two hosts share is added once; GetVM says it is ambiguous if it is used. */
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      const char *known = NULL;
+
+      if (!spirit_proxy_targets_lookup (targets, name, &known, NULL)
+          || g_strcmp0 (known, name) != 0)
+        spirit_proxy_targets_add (targets, name, name,
+                                  GPOINTER_TO_INT (g_hash_table_lookup (os_by_vm, name)), NULL);
+    }
+  return g_steal_pointer (&targets);
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  int status;
+  GError *error;
+} RunState;
+
+static void
+on_line_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RunState *state = user_data;
+
+  if (!spirit_line_runner_run_finish (SPIRIT_LINE_RUNNER (source), result, &state->status,
+                                      &state->error))
+    state->status = 1;
+  g_main_loop_quit (state->loop);
+}
+
+static gboolean
+on_interrupt (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+spiritctl_line_run (SpiritctlClient *client, SpiritProxyTargets *targets, const char *text)
+{
+  g_autoptr (SpiritCommandLine) line = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpiritLineRunner) runner = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  RunState state = { loop, 0, NULL };
+  guint sigint;
+
+  line = spirit_command_line_parse (text, targets, NULL, &error);
+  if (line == NULL)
+    {
+      g_printerr ("spirit: %s\n", error->message);
+      return 2;
+    }
+  if (line->stages->len == 0)
+    return 0;
+  runner = spirit_line_runner_new (client->bus, NULL);
+  /* Ctrl-C interrupts the commands (in the guest too), then the line ends with their status. */
+  sigint = g_unix_signal_add (SIGINT, on_interrupt, cancellable);
+  spirit_line_runner_run_async (runner, line, 0, 1, 2, cancellable, on_line_done, &state);
+  g_main_loop_run (loop);
+  g_source_remove (sigint);
+  if (state.error != NULL)
+    {
+      g_printerr ("spirit: %s\n", state.error->message);
+      g_error_free (state.error);
+    }
+  return state.status;
+}
+
+static gboolean
+is_operator (const char *word)
+{
+  static const char *const operators[]
+    = { "|", ">", ">>", "<", "0<", "1>", "1>>", "2>", "2>>", "2>&1", "1>&2", NULL };
+
+  return g_strv_contains (operators, word);
+}
+
+char *
+spiritctl_line_from_words (int argc, char **argv)
+{
+  GString *line = g_string_new (argv[0]);
+  gboolean shell = g_str_has_suffix (argv[0], "!");
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *word = argv[i];
+      const char *before = argv[i - 1];
+      gboolean raw = shell || is_operator (word)
+                     || (word[0] == '@' && (is_operator (before) || i == 0))
+                     || (i == 1 && g_str_has_prefix (word, "--"))
+                     || (i == 2 && g_str_equal (before, "--snapshot"));
+
+      g_string_append_c (line, ' ');
+      if (raw)
+        g_string_append (line, word);
+      else
+        {
+          g_autofree char *quoted = spirit_proxy_quote_word (word);
+          g_string_append (line, quoted);
+        }
+    }
+  return g_string_free (line, FALSE);
+}
+
+int
+spiritctl_line_command (SpiritctlClient *client, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SpiritProxyTargets) targets = spiritctl_line_targets (client, &error);
+
+  if (targets == NULL)
+    {
+      g_printerr ("spirit: %s\n", error->message);
+      return 2;
+    }
+  return spiritctl_line_run (client, targets, text);
+}

@@ -1,0 +1,340 @@
+/* spirit-run-vm.c: @VM stages, through spiritd.
+ *
+ * A control (--pause, --resume, --start, --stop, --snapshot save) is a call on the VM's
+ * org.crom.Spirit.VM object. A command is org.crom.Spirit.Proxy.Exec with the stage's three
+ * descriptors: spiritd moves the bytes between them and the guest's agent, and tells how the
+ * command ended with JobExited, a signal sent to this client only. The runner subscribes to it
+ * once (the job table below) before its first Exec, so no exit can be missed.
+ */
+#define G_LOG_DOMAIN "spirit-run-vm"
+
+#include "spirit-line-runner-private.h"
+#include "spirit-error.h"
+
+#include <errno.h>
+#include <gio/gunixfdlist.h>
+#include <unistd.h>
+
+#define SPIRIT_BUS_NAME "org.crom.Spirit"
+#define SPIRIT_ROOT_PATH "/org/crom/Spirit"
+#define SPIRIT_VM_IFACE "org.crom.Spirit.VM"
+#define SPIRIT_PROXY_IFACE "org.crom.Spirit.Proxy"
+
+/* ---- the job table: JobExited → the stage that waits for it ------------------------------- */
+
+struct _SpiritJobTable
+{
+  GDBusConnection *bus;
+  guint subscription;
+  GHashTable *waiting; /* job path → VmStage* */
+  GHashTable *early;   /* job path → status a{sv}, for an exit seen before Exec's reply */
+};
+
+typedef struct _VmStage VmStage;
+static void finish_from_status (VmStage *vs, GVariant *status);
+
+static void
+on_job_exited (GDBusConnection *bus,
+               const char *sender,
+               const char *path,
+               const char *iface,
+               const char *signal,
+               GVariant *parameters,
+               gpointer user_data)
+{
+  SpiritJobTable *jobs = user_data;
+  const char *job;
+  g_autoptr (GVariant) status = NULL;
+  VmStage *vs;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(oa{sv})")))
+    return;
+  g_variant_get (parameters, "(&o@a{sv})", &job, &status);
+  vs = g_hash_table_lookup (jobs->waiting, job);
+  if (vs == NULL)
+    {
+      g_hash_table_insert (jobs->early, g_strdup (job), g_variant_ref (status));
+      return;
+    }
+  g_hash_table_remove (jobs->waiting, job);
+  finish_from_status (vs, status);
+}
+
+SpiritJobTable *
+spirit_job_table_new (GDBusConnection *bus)
+{
+  SpiritJobTable *jobs = g_new0 (SpiritJobTable, 1);
+
+  jobs->bus = g_object_ref (bus);
+  jobs->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  jobs->early
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
+  jobs->subscription = g_dbus_connection_signal_subscribe (
+    bus, SPIRIT_BUS_NAME, SPIRIT_PROXY_IFACE, "JobExited", SPIRIT_ROOT_PATH, NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, on_job_exited, jobs, NULL);
+  return jobs;
+}
+
+void
+spirit_job_table_free (SpiritJobTable *jobs)
+{
+  g_dbus_connection_signal_unsubscribe (jobs->bus, jobs->subscription);
+  g_hash_table_unref (jobs->waiting);
+  g_hash_table_unref (jobs->early);
+  g_object_unref (jobs->bus);
+  g_free (jobs);
+}
+
+/* ---- one stage ---------------------------------------------------------------------------- */
+
+struct _VmStage
+{
+  SpiritStageRun *run;
+  char *vm_path;
+  char *job_path;
+  gulong cancel_id;
+};
+
+static void
+vm_stage_free (VmStage *vs)
+{
+  if (vs->cancel_id)
+    g_cancellable_disconnect (vs->run->cancellable, vs->cancel_id);
+  g_free (vs->vm_path);
+  g_free (vs->job_path);
+  g_free (vs);
+}
+
+static void
+vm_stage_end (VmStage *vs, int status, const GError *error)
+{
+  SpiritStageRun *run = vs->run;
+
+  vm_stage_free (vs);
+  spirit_stage_run_done (run, status, error);
+}
+
+static void
+finish_from_status (VmStage *vs, GVariant *status)
+{
+  SpiritStageRun *run = vs->run;
+  gint32 code, signal_number;
+  const char *message;
+
+  if (g_variant_lookup (status, "exit-code", "i", &code))
+    {
+      vm_stage_end (vs, code & 0xff, NULL);
+      return;
+    }
+  if (g_variant_lookup (status, "signal-number", "i", &signal_number))
+    {
+      vm_stage_end (vs, 128 + (signal_number & 0x7f), NULL);
+      return;
+    }
+  if (!g_variant_lookup (status, "error", "&s", &message))
+    message = "the job ended without an exit status";
+  {
+    g_autoptr (GError) error
+      = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "@%s: %s", run->target->name, message);
+    vm_stage_end (vs, 1, error);
+  }
+}
+
+static void
+fail_with_remote (VmStage *vs, GError *error)
+{
+  g_autoptr (GError) shown = NULL;
+
+  g_dbus_error_strip_remote_error (error);
+  shown
+    = g_error_new (error->domain, error->code, "@%s: %s", vs->run->target->name, error->message);
+  vm_stage_end (vs, 1, shown);
+}
+
+static void
+on_cancel_replied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+}
+
+static void
+on_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  VmStage *vs = user_data;
+
+  /* Only a running job can be interrupted; the call in flight otherwise ends by itself. */
+  if (vs->job_path == NULL)
+    return;
+  g_dbus_connection_call (spirit_line_runner_get_bus (vs->run->runner), SPIRIT_BUS_NAME,
+                          SPIRIT_ROOT_PATH, SPIRIT_PROXY_IFACE, "Cancel",
+                          g_variant_new ("(os)", vs->job_path, "INT"), NULL, G_DBUS_CALL_FLAGS_NONE,
+                          -1, NULL, on_cancel_replied, NULL);
+}
+
+static void
+on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  VmStage *vs = user_data;
+  SpiritJobTable *jobs = spirit_line_runner_get_jobs (vs->run->runner);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish (
+    G_DBUS_CONNECTION (source), NULL, result, &error);
+  g_autoptr (GVariant) early = NULL;
+
+  if (reply == NULL)
+    {
+      fail_with_remote (vs, error);
+      return;
+    }
+  g_variant_get (reply, "(o)", &vs->job_path);
+  if (g_hash_table_steal_extended (jobs->early, vs->job_path, NULL, (gpointer *)&early))
+    {
+      finish_from_status (vs, early);
+      return;
+    }
+  g_hash_table_insert (jobs->waiting, g_strdup (vs->job_path), vs);
+  if (g_cancellable_is_cancelled (vs->run->cancellable))
+    on_cancelled (vs->run->cancellable, vs);
+}
+
+static void
+start_exec (VmStage *vs)
+{
+  SpiritStageRun *run = vs->run;
+  GDBusConnection *bus = spirit_line_runner_get_bus (run->runner);
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  GVariantBuilder options;
+  const char *no_argv[] = { NULL };
+
+  for (guint i = 0; i < 3; i++)
+    if (g_unix_fd_list_append (fds, run->fds[i], &error) < 0)
+      {
+        vm_stage_end (vs, 1, error);
+        return;
+      }
+  /* spiritd holds its own copies now (the list duplicated them when the message was built). */
+  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
+  if (run->shell != NULL)
+    g_variant_builder_add (&options, "{sv}", "shell", g_variant_new_string (run->shell));
+  if (run->env[0] != NULL)
+    g_variant_builder_add (&options, "{sv}", "env",
+                           g_variant_new_strv ((const char *const *)run->env, -1));
+  (void)spirit_line_runner_get_jobs (run->runner); /* subscribed before the call */
+  g_dbus_connection_call_with_unix_fd_list (
+    bus, SPIRIT_BUS_NAME, SPIRIT_ROOT_PATH, SPIRIT_PROXY_IFACE, "Exec",
+    g_variant_new ("(o^as@a{sv}hhh)", vs->vm_path,
+                   run->shell ? (const char *const *)no_argv : (const char *const *)run->argv,
+                   g_variant_builder_end (&options), 0, 1, 2),
+    G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT, fds, NULL,
+    on_exec_replied, vs);
+  spirit_stage_run_close_fds (run);
+}
+
+static void
+on_control_replied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  VmStage *vs = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (reply == NULL)
+    {
+      fail_with_remote (vs, error);
+      return;
+    }
+  if (vs->run->control == SPIRIT_CONTROL_SNAPSHOT_SAVE)
+    {
+      const char *name;
+      g_autofree char *line = NULL;
+
+      /* The name spiritd chose (or was given) is the stage's output. */
+      g_variant_get (reply, "(&s)", &name);
+      line = g_strdup_printf ("%s\n", name);
+      if (write (vs->run->fds[1], line, strlen (line)) < 0)
+        g_debug ("the snapshot's name could not be written: %s", g_strerror (errno));
+    }
+  vm_stage_end (vs, 0, NULL);
+}
+
+static void
+start_control (VmStage *vs)
+{
+  SpiritStageRun *run = vs->run;
+  const char *method = NULL;
+  GVariant *args = NULL;
+  const GVariantType *reply_type = G_VARIANT_TYPE_UNIT;
+
+  switch (run->control)
+    {
+    case SPIRIT_CONTROL_PAUSE:
+      method = "Pause";
+      break;
+    case SPIRIT_CONTROL_RESUME:
+      method = "Resume";
+      break;
+    case SPIRIT_CONTROL_START:
+      method = "Start";
+      break;
+    case SPIRIT_CONTROL_STOP:
+      method = "Shutdown";
+      args = g_variant_new ("(u)", 0);
+      break;
+    case SPIRIT_CONTROL_SNAPSHOT_SAVE:
+      method = "CreateSnapshot";
+      args = g_variant_new ("(s)", run->snapshot_name ? run->snapshot_name : "");
+      reply_type = G_VARIANT_TYPE ("(s)");
+      break;
+    case SPIRIT_CONTROL_NONE:
+      g_assert_not_reached ();
+    }
+  g_dbus_connection_call (spirit_line_runner_get_bus (run->runner), SPIRIT_BUS_NAME, vs->vm_path,
+                          SPIRIT_VM_IFACE, method, args, reply_type,
+                          G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT,
+                          run->cancellable, on_control_replied, vs);
+}
+
+static void
+on_vm_found (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  VmStage *vs = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (reply == NULL)
+    {
+      fail_with_remote (vs, error);
+      return;
+    }
+  g_variant_get (reply, "(o)", &vs->vm_path);
+  if (vs->run->control != SPIRIT_CONTROL_NONE)
+    start_control (vs);
+  else
+    start_exec (vs);
+}
+
+void
+spirit_run_vm_start (SpiritStageRun *run)
+{
+  GDBusConnection *bus = spirit_line_runner_get_bus (run->runner);
+  VmStage *vs;
+
+  if (bus == NULL)
+    {
+      g_autoptr (GError) error
+        = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
+                       "@%s: the Spirit service cannot be reached", run->target->name);
+      spirit_stage_run_done (run, 1, error);
+      return;
+    }
+  vs = g_new0 (VmStage, 1);
+  vs->run = run;
+  vs->cancel_id = g_cancellable_connect (run->cancellable, G_CALLBACK (on_cancelled), vs, NULL);
+  g_dbus_connection_call (
+    bus, SPIRIT_BUS_NAME, SPIRIT_ROOT_PATH, "org.crom.Spirit.Manager", "GetVM",
+    g_variant_new ("(s)", run->target->vm ? run->target->vm : run->target->name),
+    G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, run->cancellable, on_vm_found, vs);
+}
