@@ -197,3 +197,41 @@ spiritctl_line_command (SpiritctlClient *client, const char *text)
     }
   return spiritctl_line_run (client, targets, text);
 }
+
+gboolean
+spiritctl_line_is_command (const char *word)
+{
+  return g_str_equal (word, "run") || g_str_equal (word, "shell");
+}
+
+/* @spirit and @docker work without the service, so a bus that cannot be reached only makes VM
+ * targets fail when they run. */
+int
+spiritctl_line_main (gboolean session, const char *address, const char *at_line, guint nargs,
+                     char **args)
+{
+  g_autoptr (GError) error = NULL;
+  SpiritctlClient client = { 0 };
+  int status;
+
+  if (at_line == NULL && g_str_equal (args[0], "run") && nargs != 2)
+    {
+      g_printerr ("spiritctl: %s\n", _ ("usage: spiritctl run 'LINE'"));
+      return 2;
+    }
+  if (at_line == NULL && g_str_equal (args[0], "shell") && nargs != 1)
+    {
+      g_printerr ("spiritctl: %s\n", _ ("usage: spiritctl shell"));
+      return 2;
+    }
+  if (!spiritctl_client_connect (&client, session, address, &error))
+    g_debug ("no bus: %s", error->message);
+  if (at_line != NULL)
+    status = spiritctl_line_command (&client, at_line);
+  else if (g_str_equal (args[0], "run"))
+    status = spiritctl_line_command (&client, args[1]);
+  else
+    status = spiritctl_shell_command (&client);
+  spiritctl_client_clear (&client);
+  return status;
+}

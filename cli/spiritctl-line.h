@@ -24,4 +24,11 @@ int spiritctl_line_command (SpiritctlClient *client, const char *text);
 /* "spiritctl shell": lines read with history and completion of targets, until EOF or "exit". */
 int spiritctl_shell_command (SpiritctlClient *client);
 
+/* "run" and "shell", the subcommands spiritctl_line_main() takes. */
+gboolean spiritctl_line_is_command (const char *word);
+
+/* Runs the line of "spiritctl @target …" (at_line), or "run"/"shell" (args). */
+int spiritctl_line_main (gboolean session, const char *address, const char *at_line, guint nargs,
+                         char **args);
+
 G_END_DECLS

@@ -11,68 +11,35 @@
 #include "spiritctl-line.h"
 #include "spiritctl-vm.h"
 
-static const char *description
-  = N_ ("Commands:\n"
-        "  status                          Show the service, its libvirt connection and VM count\n"
-        "  vm list [--host HOST]           List VMs (of every host, or of one)\n"
-        "  vm info VM                      Show everything about a VM\n"
-        "  vm start VM                     Boot a VM, or resume it from its saved state\n"
-        "  vm stop VM [--timeout SECONDS]  Shut a VM down gracefully (fails if it does not, never "
-        "forces)\n"
-        "  vm force-stop VM                Turn a VM off at once\n"
-        "  vm reboot VM                    Reboot a VM\n"
-        "  vm pause VM | vm resume VM      Freeze or continue a VM's CPUs\n"
-        "  vm save VM                      Save a VM's memory to disk and stop it\n"
-        "  vm discard-save VM              Delete the saved memory image\n"
-        "  vm autostart VM on|off          Start a VM when the host boots\n"
-        "  vm memory VM SIZE               Set a VM's memory (512M, 2G; live through its balloon)\n"
-        "  vm snapshot create VM [NAME]    Take a snapshot (a name is made up if none is given)\n"
-        "  vm snapshot revert VM NAME      Return to a snapshot\n"
-        "  vm snapshot delete VM NAME      Delete a snapshot\n"
-        "  vm snapshot list VM             List snapshots\n"
-        "  vm watch                        Print VM state changes as they happen\n"
-        "  @TARGET COMMAND [ARGS…]          Run a command in a VM (@linux ls -la), a container\n"
-        "                                  (@docker:web ps) or on the host (@spirit); see\n"
-        "                                  docs/proxy-syntax.md. Operators as separate words:\n"
-        "                                  @linux uname -r '>' @spirit /tmp/kernel\n"
-        "  @VM --pause|--resume|--start|--stop|--snapshot save [NAME]\n"
-        "  run LINE                        Run one line of the @target language\n"
-        "  shell                           Type @target lines at a prompt (history, completion)\n"
-        "\n"
-        "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
-        "The exit status is 0 on success, 1 when the service refused (its message is\n"
-        "printed), 2 for a usage error.");
-
-/* The @target commands: @spirit and @docker work without the service, so a bus that cannot be
- * reached only makes VM targets fail when they run. */
-static int
-line_main (gboolean session, const char *address, const char *at_line, guint nargs, char **args)
-{
-  g_autoptr (GError) error = NULL;
-  SpiritctlClient client = { 0 };
-  int status;
-
-  if (at_line == NULL && g_str_equal (args[0], "run") && nargs != 2)
-    {
-      g_printerr ("spiritctl: %s\n", _ ("usage: spiritctl run 'LINE'"));
-      return 2;
-    }
-  if (at_line == NULL && g_str_equal (args[0], "shell") && nargs != 1)
-    {
-      g_printerr ("spiritctl: %s\n", _ ("usage: spiritctl shell"));
-      return 2;
-    }
-  if (!spiritctl_client_connect (&client, session, address, &error))
-    g_debug ("no bus: %s", error->message);
-  if (at_line != NULL)
-    status = spiritctl_line_command (&client, at_line);
-  else if (g_str_equal (args[0], "run"))
-    status = spiritctl_line_command (&client, args[1]);
-  else
-    status = spiritctl_shell_command (&client);
-  spiritctl_client_clear (&client);
-  return status;
-}
+static const char *description =
+  N_("Commands:\n"
+     "  status                          Show the service, its libvirt connection and VM count\n"
+     "  vm list [--host HOST]           List VMs (of every host, or of one)\n"
+     "  vm info VM                      Show everything about a VM\n"
+     "  vm start VM                     Boot a VM, or resume it from its saved state\n"
+     "  vm stop VM [--timeout SECONDS]  Shut a VM down gracefully (fails if it does not, never forces)\n"
+     "  vm force-stop VM                Turn a VM off at once\n"
+     "  vm reboot VM                    Reboot a VM\n"
+     "  vm pause VM | vm resume VM      Freeze or continue a VM's CPUs\n"
+     "  vm save VM                      Save a VM's memory to disk and stop it\n"
+     "  vm discard-save VM              Delete the saved memory image\n"
+     "  vm autostart VM on|off          Start a VM when the host boots\n"
+     "  vm memory VM SIZE               Set a VM's memory (512M, 2G; live through its balloon)\n"
+     "  vm snapshot create VM [NAME]    Take a snapshot (a name is made up if none is given)\n"
+     "  vm snapshot revert VM NAME      Return to a snapshot\n"
+     "  vm snapshot delete VM NAME      Delete a snapshot\n"
+     "  vm snapshot list VM             List snapshots\n"
+     "  vm watch                        Print VM state changes as they happen\n"
+     "  @TARGET COMMAND [ARGS…]         Run a command in a VM (@linux ls -la), a container\n"
+     "                                  (@docker:web ps) or on the host (@spirit); operators\n"
+     "                                  are separate words: @linux uname -r '>' @spirit /tmp/k\n"
+     "  @VM --pause|--resume|--start|--stop|--snapshot save [NAME]\n"
+     "  run LINE                        Run one line of the @target language\n"
+     "  shell                           Type @target lines at a prompt (history, completion)\n"
+     "\n"
+     "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
+     "The exit status is 0 on success, 1 when the service refused (its message is\n"
+     "printed), 2 for a usage error.");
 
 int
 main (int argc, char **argv)
@@ -82,20 +49,16 @@ main (int argc, char **argv)
   g_autofree char *host = NULL;
   int timeout = 0;
   g_auto (GStrv) args = NULL;
-  const GOptionEntry entries[]
-    = { { "session", 0, 0, G_OPTION_ARG_NONE, &session,
-          N_ ("Talk to a development instance on the session bus"), NULL },
-        { "address", 0, 0, G_OPTION_ARG_STRING, &address,
-          N_ ("Talk to the instance on this D-Bus address (or $SPIRIT_BUS_ADDRESS)"),
-          N_ ("ADDRESS") },
-        { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_ ("Print JSON for scripts"), NULL },
-        { "host", 'H', 0, G_OPTION_ARG_STRING, &host, N_ ("\"vm list\": only the VMs of this host"),
-          N_ ("HOST") },
-        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
-          N_ ("Seconds \"vm stop\" waits for the guest (default 120)"), N_ ("SECONDS") },
-        { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
-        { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, NULL },
-        { NULL } };
+  const GOptionEntry entries[] = {
+    { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Talk to a development instance on the session bus"), NULL },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, N_("Talk to the instance on this D-Bus address (or $SPIRIT_BUS_ADDRESS)"), N_("ADDRESS") },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
+    { "host", 'H', 0, G_OPTION_ARG_STRING, &host, N_("\"vm list\": only the VMs of this host"), N_("HOST") },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, N_("Seconds \"vm stop\" waits for the guest (default 120)"), N_("SECONDS") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, NULL },
+    { NULL }
+  };
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   SpiritctlClient client = { 0 };
@@ -122,9 +85,9 @@ main (int argc, char **argv)
         break;
     }
 
-  context = g_option_context_new (_ ("COMMAND [ARGS…]"));
-  g_option_context_set_summary (context, _ ("Control the Spirit virtualization service"));
-  g_option_context_set_description (context, _ (description));
+  context = g_option_context_new (_("COMMAND [ARGS…]"));
+  g_option_context_set_summary (context, _("Control the Spirit virtualization service"));
+  g_option_context_set_description (context, _(description));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -137,9 +100,8 @@ main (int argc, char **argv)
       return 0;
     }
   nargs = args ? g_strv_length (args) : 0;
-  if (at_line != NULL
-      || (nargs > 0 && (g_str_equal (args[0], "run") || g_str_equal (args[0], "shell"))))
-    return line_main (session, address, at_line, nargs, args);
+  if (at_line != NULL || (nargs > 0 && spiritctl_line_is_command (args[0])))
+    return spiritctl_line_main (session, address, at_line, nargs, args);
   if (nargs == 0)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
@@ -150,15 +112,15 @@ main (int argc, char **argv)
   for (guint i = 0; i < nargs; i++)
     if (!g_utf8_validate (args[i], -1, NULL))
       {
-        g_printerr (_ ("spiritctl: argument %u is not valid UTF-8\n"), i + 1);
+        g_printerr (_("spiritctl: argument %u is not valid UTF-8\n"), i + 1);
         return 2;
       }
   if (timeout < 0)
     {
-      g_printerr ("spiritctl: %s\n", _ ("--timeout must not be negative"));
+      g_printerr ("spiritctl: %s\n", _("--timeout must not be negative"));
       return 2;
     }
-  vm_options.timeout = (guint)timeout;
+  vm_options.timeout = (guint) timeout;
   vm_options.host = host;
 
   if (!spiritctl_client_connect (&client, session, address, &error))
@@ -169,12 +131,12 @@ main (int argc, char **argv)
   client.json = json;
 
   if (g_str_equal (args[0], "vm"))
-    status = spiritctl_vm_command (&client, &vm_options, (int)nargs - 1, args + 1);
+    status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
   else if (g_str_equal (args[0], "status"))
     status = spiritctl_status_command (&client);
   else
     {
-      g_printerr (_ ("spiritctl: unknown command '%s'; try 'spiritctl --help'\n"), args[0]);
+      g_printerr (_("spiritctl: unknown command '%s'; try 'spiritctl --help'\n"), args[0]);
       status = 2;
     }
   spiritctl_client_clear (&client);
