@@ -30,5 +30,10 @@ expect "start stop save snapshot" spiritctl vm s
 expect "revert" spiritctl vm snapshot r
 expect "on off" spiritctl vm autostart alpha ""
 expect "--json" spiritctl --js
+expect "status shell" spiritctl s
+expect "@spirit" spiritctl @sp
+expect "--pause" spiritctl @linux --pa
+expect "--start --stop --snapshot" spiritctl @linux --s
+expect "" spiritctl @linux ls --al
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail
