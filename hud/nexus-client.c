@@ -556,6 +556,13 @@ nexus_client_get_libvirt_down (NexusClient *self)
   return self->manager != NULL && !spirit_dbus_manager_get_connected (self->manager);
 }
 
+GDBusConnection *
+nexus_client_get_bus (NexusClient *self)
+{
+  g_return_val_if_fail (NEXUS_IS_CLIENT (self), NULL);
+  return self->bus;
+}
+
 const char *
 nexus_client_get_uri (NexusClient *self)
 {

@@ -41,6 +41,8 @@ GListModel *nexus_client_get_vms (NexusClient *self);
 gboolean nexus_client_get_libvirt_down (NexusClient *self);
 const char *nexus_client_get_uri (NexusClient *self);
 const char *nexus_client_get_version (NexusClient *self);
+/* The connection the service is reached on, or NULL while there is none. */
+GDBusConnection *nexus_client_get_bus (NexusClient *self);
 
 void nexus_client_start_service_async (NexusClient *self,
                                        GCancellable *cancellable,

@@ -41,6 +41,7 @@ struct _NexusWindow
   GtkListView *vms_view;
   GtkRevealer *libvirt_revealer;
   GtkLabel *connection_label;
+  NexusCommandBar *command_bar;
 };
 
 G_DEFINE_FINAL_TYPE (NexusWindow, nexus_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -412,6 +413,7 @@ nexus_window_constructed (GObject *object)
   g_return_if_fail (NEXUS_IS_CLIENT (self->client));
 
   vms = nexus_client_get_vms (self->client);
+  nexus_command_bar_set_client (self->command_bar, self->client);
   self->selection = gtk_single_selection_new (g_object_ref (vms));
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row), NULL);
@@ -521,6 +523,7 @@ nexus_window_class_init (NexusWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, vms_view);
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, libvirt_revealer);
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, connection_label);
+  gtk_widget_class_bind_template_child (widget_class, NexusWindow, command_bar);
 
   for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
     {
@@ -551,6 +554,12 @@ nexus_window_new (GtkApplication *application, NexusClient *client)
   g_return_val_if_fail (NEXUS_IS_CLIENT (client), NULL);
 
   return g_object_new (NEXUS_TYPE_WINDOW, "application", application, "client", client, NULL);
+}
+
+NexusCommandBar *
+nexus_window_get_command_bar (NexusWindow *self)
+{
+  return self->command_bar;
 }
 
 NexusClient *

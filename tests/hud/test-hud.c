@@ -1148,6 +1148,92 @@ test_demo (Fixture *f, gconstpointer data)
   g_free (save_screenshot (f, "nexus-hud-narrow.png"));
 }
 
+static gboolean
+command_bar_idle (gpointer bar)
+{
+  return !nexus_command_bar_get_running (NEXUS_COMMAND_BAR (bar));
+}
+
+/* Runs a line in the bar and waits for its end; returns its output. */
+static char *
+run_in_bar (NexusCommandBar *bar, const char *line)
+{
+  g_assert_true (nexus_command_bar_run (bar, line));
+  g_assert_true (nexus_command_bar_get_running (bar));
+  wait_until (command_bar_idle, bar, line);
+  return nexus_command_bar_get_output (bar);
+}
+
+/* The @ command bar: a line runs through the same runner as spiritctl; output streams into the
+ * pane (stderr too), the exit status shows, a control changes the VM in libvirt, a syntax error
+ * points at its column, Tab completes targets, Up recalls the last line. */
+static void
+test_command_bar (Fixture *f, gconstpointer data)
+{
+  NexusCommandBar *bar;
+  GtkEntry *entry;
+  g_autofree char *out = NULL;
+  g_autofree char *err_out = NULL;
+
+  start_spiritd (f, test_driver_xml ());
+  start_hud (f);
+  wait_row_shows (f, "alpha", "Running");
+  bar = nexus_window_get_command_bar (f->window);
+  entry = nexus_command_bar_get_entry (bar);
+
+  out = run_in_bar (bar, "@spirit printf 'hello %s\\n' hud | @spirit tr a-z A-Z");
+  g_assert_cmpstr (out, ==, "HELLO HUD\n");
+  g_assert_cmpint (nexus_command_bar_get_status (bar), ==, 0);
+  g_assert_nonnull (strstr (nexus_command_bar_get_status_text (bar), "exit status 0"));
+
+  err_out = run_in_bar (bar, "@spirit sh -c 'echo to-err >&2; exit 3'");
+  g_assert_cmpstr (err_out, ==, "to-err\n");
+  g_assert_cmpint (nexus_command_bar_get_status (bar), ==, 3);
+  g_assert_nonnull (strstr (nexus_command_bar_get_status_text (bar), "exit status 3"));
+
+  /* typed and activated, like a user: a control pauses the VM in libvirt */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "@alpha --pause");
+  g_signal_emit_by_name (entry, "activate");
+  wait_until (command_bar_idle, bar, "the control");
+  wait_service_state (f, "alpha", "paused");
+  wait_row_shows (f, "alpha", "Paused");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "");
+
+  /* Up recalls it */
+  {
+    GtkEventController *keys = NULL;
+    g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (entry));
+    gboolean handled = FALSE;
+
+    for (guint i = 0; i < g_list_model_get_n_items (controllers) && keys == NULL; i++)
+      {
+        g_autoptr (GtkEventController) c = g_list_model_get_item (controllers, i);
+        if (GTK_IS_EVENT_CONTROLLER_KEY (c))
+          keys = c;
+      }
+    g_assert_nonnull (keys);
+    g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Up, 0, 0, &handled);
+    g_assert_true (handled);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "@alpha --pause");
+  }
+
+  /* a syntax error: not run, the message names the column, the cursor goes there */
+  g_assert_false (nexus_command_bar_run (bar, "@alpha ls; rm x"));
+  g_assert_nonnull (strstr (nexus_command_bar_get_status_text (bar), "column 10"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (entry), "error"));
+
+  /* Tab completes a target from the VM list */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "@gam");
+  gtk_editable_set_position (GTK_EDITABLE (entry), -1);
+  g_assert_true (nexus_command_bar_complete (bar));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "@gamma ");
+
+  /* for the docs: a guest-like line's output in the pane */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  g_free (run_in_bar (bar, "@spirit printf 'alpha  paused\\nbeta   shut off\\ngamma  paused\\n'"));
+  g_free (save_screenshot (f, "hud-command-bar.png"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1158,6 +1244,7 @@ main (int argc, char **argv)
 
   g_test_add ("/hud/listing", Fixture, NULL, fixture_setup, test_listing, fixture_teardown);
   g_test_add ("/hud/actions", Fixture, NULL, fixture_setup, test_actions, fixture_teardown);
+  g_test_add ("/hud/command-bar", Fixture, NULL, fixture_setup, test_command_bar, fixture_teardown);
   g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
   g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
