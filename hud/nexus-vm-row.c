@@ -25,6 +25,7 @@ struct _NexusVmRow
   GtkLabel *state_label;
   GtkSpinner *busy_spinner;
   GtkLabel *details_label;
+  GtkLabel *host_label;
 };
 
 G_DEFINE_FINAL_TYPE (NexusVmRow, nexus_vm_row, GTK_TYPE_WIDGET)
@@ -138,6 +139,8 @@ nexus_vm_row_refresh (NexusVmRow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->state_label),
                                reason != NULL && reason[0] != '\0' ? reason : NULL);
   gtk_label_set_label (self->details_label, details);
+  gtk_label_set_label (self->host_label, nexus_vm_get_host (self->vm));
+  gtk_widget_set_visible (GTK_WIDGET (self->host_label), nexus_vm_get_show_host (self->vm));
   gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
   gtk_spinner_set_spinning (self->busy_spinner, busy);
   set_state_class (self, state);
@@ -232,6 +235,7 @@ nexus_vm_row_class_init (NexusVmRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, state_label);
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, details_label);
+  gtk_widget_class_bind_template_child (widget_class, NexusVmRow, host_label);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 
   for (guint op = 0; op < NEXUS_VM_N_OPS; op++)

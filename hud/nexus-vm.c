@@ -16,7 +16,8 @@ struct _NexusVm
   GObject parent_instance;
 
   SpiritDBusVm *proxy;
-  guint busy; /* calls of ours in flight */
+  guint busy;         /* calls of ours in flight */
+  gboolean show_host; /* the list shows VMs of several hosts */
 };
 
 G_DEFINE_FINAL_TYPE (NexusVm, nexus_vm, G_TYPE_OBJECT)
@@ -266,6 +267,33 @@ nexus_vm_get_object_path (NexusVm *self)
 {
   g_return_val_if_fail (NEXUS_IS_VM (self), NULL);
   return g_dbus_proxy_get_object_path (G_DBUS_PROXY (self->proxy));
+}
+
+const char *
+nexus_vm_get_host (NexusVm *self)
+{
+  const char *host;
+
+  g_return_val_if_fail (NEXUS_IS_VM (self), NULL);
+  host = spirit_dbus_vm_get_host (self->proxy);
+  return host ? host : "";
+}
+
+gboolean
+nexus_vm_get_show_host (NexusVm *self)
+{
+  g_return_val_if_fail (NEXUS_IS_VM (self), FALSE);
+  return self->show_host;
+}
+
+void
+nexus_vm_set_show_host (NexusVm *self, gboolean show_host)
+{
+  g_return_if_fail (NEXUS_IS_VM (self));
+  if (self->show_host == !!show_host)
+    return;
+  self->show_host = !!show_host;
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 const char *

@@ -34,6 +34,10 @@ NexusVm *nexus_vm_new (SpiritDBusVm *proxy);
 SpiritDBusVm *nexus_vm_get_proxy (NexusVm *self);
 const char *nexus_vm_get_object_path (NexusVm *self);
 const char *nexus_vm_get_name (NexusVm *self);
+const char *nexus_vm_get_host (NexusVm *self);
+/* Set by the window when the list holds VMs of more than one host: rows then name theirs. */
+gboolean nexus_vm_get_show_host (NexusVm *self);
+void nexus_vm_set_show_host (NexusVm *self, gboolean show_host);
 const char *nexus_vm_get_state (NexusVm *self);
 gboolean nexus_vm_get_busy (NexusVm *self);
 gboolean nexus_vm_can_run (NexusVm *self, NexusVmOp op);

@@ -402,11 +402,47 @@ nexus_window_unmap (GtkWidget *widget)
 
 /* --- GObject ------------------------------------------------------------------------------- */
 
+static int
+compare_host_then_name (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  int by_host = g_utf8_collate (nexus_vm_get_host (NEXUS_VM ((gpointer)a)),
+                                nexus_vm_get_host (NEXUS_VM ((gpointer)b)));
+
+  if (by_host != 0)
+    return by_host;
+  return g_utf8_collate (nexus_vm_get_name (NEXUS_VM ((gpointer)a)),
+                         nexus_vm_get_name (NEXUS_VM ((gpointer)b)));
+}
+
+/* Rows name their host only when the list holds more than one. */
+static void
+update_show_host (GListModel *vms, guint position, guint removed, guint added, gpointer user_data)
+{
+  guint n = g_list_model_get_n_items (vms);
+  gboolean several = FALSE;
+  g_autofree char *first = NULL;
+
+  for (guint i = 0; i < n && !several; i++)
+    {
+      g_autoptr (NexusVm) vm = g_list_model_get_item (vms, i);
+      if (first == NULL)
+        first = g_strdup (nexus_vm_get_host (vm));
+      else if (!g_str_equal (first, nexus_vm_get_host (vm)))
+        several = TRUE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (NexusVm) vm = g_list_model_get_item (vms, i);
+      nexus_vm_set_show_host (vm, several);
+    }
+}
+
 static void
 nexus_window_constructed (GObject *object)
 {
   NexusWindow *self = NEXUS_WINDOW (object);
   g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+  GtkSortListModel *sorted;
   GListModel *vms;
 
   G_OBJECT_CLASS (nexus_window_parent_class)->constructed (object);
@@ -414,7 +450,11 @@ nexus_window_constructed (GObject *object)
 
   vms = nexus_client_get_vms (self->client);
   nexus_command_bar_set_client (self->command_bar, self->client);
-  self->selection = gtk_single_selection_new (g_object_ref (vms));
+  /* Grouped by host: sorted by host, then name; rows name their host when there are several. */
+  sorted = gtk_sort_list_model_new (
+    g_object_ref (vms), GTK_SORTER (gtk_custom_sorter_new (compare_host_then_name, NULL, NULL)));
+  g_signal_connect (sorted, "items-changed", G_CALLBACK (update_show_host), NULL);
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row), NULL);
   g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row), NULL);

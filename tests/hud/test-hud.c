@@ -237,12 +237,14 @@ manager_connected (gpointer manager)
   return spirit_dbus_manager_get_connected (manager);
 }
 
+/* spiritd with "--uri test://xml", or with "--config PATH" when xml ends in .conf */
 static void
 start_spiritd (Fixture *f, const char *xml)
 {
   g_autoptr (GSubprocessLauncher) launcher = new_launcher (G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_autoptr (GError) error = NULL;
-  g_autofree char *uri = g_strconcat ("test://", xml, NULL);
+  gboolean config = g_str_has_suffix (xml, ".conf");
+  g_autofree char *uri = config ? g_strdup (xml) : g_strconcat ("test://", xml, NULL);
   const char *spiritd = g_getenv ("SPIRITD");
   g_autoptr (SpiritDBusManager) manager = NULL;
   gboolean appeared = FALSE;
@@ -253,7 +255,7 @@ start_spiritd (Fixture *f, const char *xml)
   g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_set_stdout_file_path (launcher, f->log_path);
   f->spiritd = g_subprocess_launcher_spawn (launcher, &error, spiritd, "--session", "--no-polkit",
-                                            "--uri", uri, "-v", NULL);
+                                            config ? "--config" : "--uri", uri, "-v", NULL);
   g_assert_no_error (error);
 
   watch = g_bus_watch_name_on_connection (f->bus, NEXUS_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
@@ -683,6 +685,59 @@ test_driver_xml (void)
   return xml;
 }
 
+static gboolean
+is_mapped_row (GtkWidget *widget, gconstpointer data)
+{
+  return NEXUS_IS_VM_ROW (widget) && gtk_widget_get_mapped (widget)
+         && nexus_vm_row_get_vm (NEXUS_VM_ROW (widget)) != NULL;
+}
+
+static int
+compare_row_y (gconstpointer a, gconstpointer b)
+{
+  GtkWidget *ra = *(GtkWidget **)a, *rb = *(GtkWidget **)b;
+  graphene_point_t pa, pb;
+
+  g_assert_true (gtk_widget_compute_point (ra, gtk_widget_get_parent (gtk_widget_get_parent (ra)),
+                                           &GRAPHENE_POINT_INIT (0, 0), &pa));
+  g_assert_true (gtk_widget_compute_point (rb, gtk_widget_get_parent (gtk_widget_get_parent (rb)),
+                                           &GRAPHENE_POINT_INIT (0, 0), &pb));
+  return pa.y < pb.y ? -1 : pa.y > pb.y;
+}
+
+/* "host/name" of every row from top to bottom, the host only where the row shows it. */
+static char *
+rows_from_top (Fixture *f)
+{
+  g_autoptr (GPtrArray) rows = find_widgets (f->window, is_mapped_row, NULL);
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  g_ptr_array_sort (rows, compare_row_y);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      NexusVm *vm = nexus_vm_row_get_vm (rows->pdata[i]);
+      g_autoptr (GPtrArray) hosts = find_widgets (rows->pdata[i], has_css_class, "nexus-host");
+
+      g_assert_cmpuint (hosts->len, ==, 1);
+      if (i > 0)
+        g_string_append_c (out, ' ');
+      if (gtk_widget_get_visible (hosts->pdata[0]))
+        g_string_append_printf (out, "%s/", gtk_label_get_text (GTK_LABEL (hosts->pdata[0])));
+      g_string_append (out, nexus_vm_get_name (vm));
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+rows_are (gpointer data)
+{
+  gpointer *args = data;
+  g_autofree char *rows = rows_from_top (args[0]);
+
+  return g_str_equal (rows, args[1]);
+}
+
+
 /* --- the cases --------------------------------------------------------------------------- */
 
 /* The HUD lists the VMs with their states and offers exactly the operations each state allows;
@@ -727,6 +782,10 @@ test_listing (Fixture *f, gconstpointer data)
   assert_action_sensitive (alpha, "vm.pause", FALSE);
   assert_action_sensitive (alpha, "vm.resume", TRUE);
 
+  {
+    gpointer args[2] = { f, "alpha beta gamma" }; /* one host: sorted by name, no host named */
+    wait_until (rows_are, args, args[1]);
+  }
   shot = save_screenshot (f, "hud-listing.png");
   g_assert_true (g_file_test (shot, G_FILE_TEST_IS_REGULAR));
 }
@@ -1234,6 +1293,28 @@ test_command_bar (Fixture *f, gconstpointer data)
   g_free (save_screenshot (f, "hud-command-bar.png"));
 }
 
+/* Several hosts (a spirit.conf with two test-driver connections): the list is grouped by host,
+ * sorted by host then name, and every row names its host; one host: no host shown. */
+static void
+test_hosts (Fixture *f, gconstpointer data)
+{
+  const char *xml = test_driver_xml ();
+  g_autofree char *dir = g_path_get_dirname (xml);
+  g_autofree char *lab = g_build_filename (dir, "test-driver-lab.xml", NULL);
+  g_autofree char *conf = g_build_filename (work_dir, "hosts.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("[host local]\nuri=test://%s\n\n[host lab]\nuri=test://%s\n",
+                                           xml, lab);
+  gpointer args[2] = { f, NULL };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (conf, text, -1, &error));
+  start_spiritd (f, conf);
+  start_hud (f);
+  args[1] = "lab/alpha lab/delta local/alpha local/beta local/gamma";
+  wait_until (rows_are, args, args[1]);
+  g_free (save_screenshot (f, "hud-hosts.png"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1245,6 +1326,7 @@ main (int argc, char **argv)
   g_test_add ("/hud/listing", Fixture, NULL, fixture_setup, test_listing, fixture_teardown);
   g_test_add ("/hud/actions", Fixture, NULL, fixture_setup, test_actions, fixture_teardown);
   g_test_add ("/hud/command-bar", Fixture, NULL, fixture_setup, test_command_bar, fixture_teardown);
+  g_test_add ("/hud/hosts", Fixture, NULL, fixture_setup, test_hosts, fixture_teardown);
   g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
   g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
