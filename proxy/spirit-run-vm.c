@@ -151,6 +151,18 @@ fail_with_remote (VmStage *vs, GError *error)
   vm_stage_end (vs, 1, shown);
 }
 
+/* The reply, or NULL when the call failed and the stage has ended with its error. */
+static GVariant *
+call_finish_or_fail (VmStage *vs, GObject *source, GAsyncResult *result)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  if (reply == NULL)
+    fail_with_remote (vs, error);
+  return reply;
+}
+
 static void
 on_cancel_replied (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -236,15 +248,10 @@ static void
 on_control_replied (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VmStage *vs = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply
-    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_autoptr (GVariant) reply = call_finish_or_fail (vs, source, result);
 
   if (reply == NULL)
-    {
-      fail_with_remote (vs, error);
-      return;
-    }
+    return;
   if (vs->run->control == SPIRIT_CONTROL_SNAPSHOT_SAVE)
     {
       const char *name;
@@ -300,15 +307,10 @@ static void
 on_vm_found (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VmStage *vs = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply
-    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_autoptr (GVariant) reply = call_finish_or_fail (vs, source, result);
 
   if (reply == NULL)
-    {
-      fail_with_remote (vs, error);
-      return;
-    }
+    return;
   g_variant_get (reply, "(o)", &vs->vm_path);
   if (vs->run->control != SPIRIT_CONTROL_NONE)
     start_control (vs);
