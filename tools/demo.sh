@@ -66,6 +66,15 @@ ctl vm start Linux-Spirit
 ctl vm resume Docker-Host || true
 ctl vm list
 
+# The @target language: an alias (targets.conf), a control, and a line across targets.
+printf '[windows]\nvm=Windows-Spirit\nos=windows\n' >"$work/targets.conf"
+export SPIRIT_TARGETS_CONF="$work/targets.conf"
+ctl @windows --pause
+ctl @windows --resume
+ctl run "@spirit uname -sr | @spirit tr a-z A-Z > @spirit $work/kernel.txt"
+printf '$ cat %s\n' "$work/kernel.txt"
+cat "$work/kernel.txt"
+
 # Every change above reached the watcher as a PropertiesChanged signal.
 for _ in $(seq 200); do [ "$(grep -c changed "$work/watch.log")" -ge 5 ] && break; read -rt 0.05 <> <(:) || true; done
 kill "$watch_pid"
