@@ -10,6 +10,7 @@
 
 #include "spirit-line-runner-private.h"
 #include "spirit-error.h"
+#include "spirit-proxy-errors.h"
 
 #include <errno.h>
 #include <gio/gunixfdlist.h>
@@ -185,6 +186,49 @@ on_cancelled (GCancellable *cancellable, gpointer user_data)
 }
 
 static void
+on_state_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  VmStage *vs = user_data;
+  g_autoptr (GVariant) reply
+    = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  g_autoptr (GVariant) state = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(v)", &state);
+  error = spirit_proxy_error_vm_not_running (
+    vs->run->target, state != NULL && g_variant_is_of_type (state, G_VARIANT_TYPE_STRING)
+                       ? g_variant_get_string (state, NULL)
+                       : NULL);
+  vm_stage_end (vs, 1, error);
+}
+
+/* Exec's errors in the words of docs/proxy-syntax.md: a VM that is not running says how to run
+ * it ('@windows --start'), a missing agent says what to check. */
+static void
+fail_exec (VmStage *vs, GError *error)
+{
+  if (g_error_matches (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_STATE))
+    {
+      g_dbus_connection_call (
+        spirit_line_runner_get_bus (vs->run->runner), SPIRIT_BUS_NAME, vs->vm_path,
+        "org.freedesktop.DBus.Properties", "Get", g_variant_new ("(ss)", SPIRIT_VM_IFACE, "State"),
+        G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_state_read, vs);
+      return;
+    }
+  if (g_error_matches (error, SPIRIT_ERROR, SPIRIT_ERROR_AGENT_UNAVAILABLE))
+    {
+      g_autoptr (GError) shown = NULL;
+
+      g_dbus_error_strip_remote_error (error);
+      shown = spirit_proxy_error_no_agent (vs->run->target, error->message);
+      vm_stage_end (vs, 1, shown);
+      return;
+    }
+  fail_with_remote (vs, error);
+}
+
+static void
 on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VmStage *vs = user_data;
@@ -196,7 +240,7 @@ on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (reply == NULL)
     {
-      fail_with_remote (vs, error);
+      fail_exec (vs, error);
       return;
     }
   g_variant_get (reply, "(o)", &vs->job_path);
