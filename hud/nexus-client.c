@@ -38,6 +38,7 @@ struct _NexusClient
   GDBusObjectManager *objects;
   SpiritDBusManager *manager;
   GListStore *vms;
+  GListStore *gpus; /* SpiritDBusGpu, by address */
 };
 
 G_DEFINE_FINAL_TYPE (NexusClient, nexus_client, G_TYPE_OBJECT)
@@ -167,19 +168,26 @@ remove_vm (NexusClient *self, const char *object_path)
     g_list_store_remove (self->vms, position);
 }
 
+static void add_gpu (NexusClient *self, SpiritDBusGpu *proxy);
+static void remove_gpu (NexusClient *self, const char *object_path);
+
 static void
 on_object_added (NexusClient *self, GDBusObject *object, GDBusObjectManager *objects)
 {
   g_autoptr (SpiritDBusVm) proxy = spirit_object_get_dbus_vm (SPIRIT_OBJECT (object));
+  g_autoptr (SpiritDBusGpu) gpu = spirit_object_get_dbus_gpu (SPIRIT_OBJECT (object));
 
   if (proxy != NULL)
     add_vm (self, proxy);
+  if (gpu != NULL)
+    add_gpu (self, gpu);
 }
 
 static void
 on_object_removed (NexusClient *self, GDBusObject *object, GDBusObjectManager *objects)
 {
   remove_vm (self, g_dbus_object_get_object_path (object));
+  remove_gpu (self, g_dbus_object_get_object_path (object));
 }
 
 static void
@@ -190,6 +198,8 @@ on_interface_added (NexusClient *self,
 {
   if (SPIRIT_IS_DBUS_VM (iface))
     add_vm (self, SPIRIT_DBUS_VM (iface));
+  if (SPIRIT_IS_DBUS_GPU (iface))
+    add_gpu (self, SPIRIT_DBUS_GPU (iface));
 }
 
 static void
@@ -200,6 +210,52 @@ on_interface_removed (NexusClient *self,
 {
   if (SPIRIT_IS_DBUS_VM (iface))
     remove_vm (self, g_dbus_object_get_object_path (object));
+  if (SPIRIT_IS_DBUS_GPU (iface))
+    remove_gpu (self, g_dbus_object_get_object_path (object));
+}
+
+/* --- the GPU model ---------------------------------------------------------------------- */
+
+static gint
+compare_gpus (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  return g_strcmp0 (spirit_dbus_gpu_get_address ((SpiritDBusGpu *)a),
+                    spirit_dbus_gpu_get_address ((SpiritDBusGpu *)b));
+}
+
+static gboolean
+find_gpu (NexusClient *self, const char *object_path, guint *position)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->gpus));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GDBusProxy) gpu = g_list_model_get_item (G_LIST_MODEL (self->gpus), i);
+      if (g_str_equal (g_dbus_proxy_get_object_path (gpu), object_path))
+        {
+          *position = i;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+add_gpu (NexusClient *self, SpiritDBusGpu *proxy)
+{
+  guint position;
+
+  if (!find_gpu (self, g_dbus_proxy_get_object_path (G_DBUS_PROXY (proxy)), &position))
+    g_list_store_insert_sorted (self->gpus, proxy, compare_gpus, NULL);
+}
+
+static void
+remove_gpu (NexusClient *self, const char *object_path)
+{
+  guint position;
+
+  if (find_gpu (self, object_path, &position))
+    g_list_store_remove (self->gpus, position);
 }
 
 /* --- one service instance ---------------------------------------------------------------- */
@@ -216,6 +272,7 @@ drop_service (NexusClient *self)
     g_signal_handlers_disconnect_by_data (self->manager, self);
   g_clear_object (&self->manager);
   g_list_store_remove_all (self->vms);
+  g_list_store_remove_all (self->gpus);
   notify_manager_properties (self);
 }
 
@@ -255,8 +312,11 @@ on_objects_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   for (GList *l = list; l != NULL; l = l->next)
     {
       g_autoptr (SpiritDBusVm) proxy = spirit_object_get_dbus_vm (SPIRIT_OBJECT (l->data));
+      g_autoptr (SpiritDBusGpu) gpu = spirit_object_get_dbus_gpu (SPIRIT_OBJECT (l->data));
       if (proxy != NULL)
         g_ptr_array_add (initial, new_vm (self, proxy));
+      if (gpu != NULL)
+        add_gpu (self, gpu);
     }
   g_list_free_full (list, g_object_unref);
   g_ptr_array_sort_with_data (initial, compare_vm_pointers, NULL);
@@ -440,6 +500,7 @@ nexus_client_finalize (GObject *object)
   NexusClient *self = NEXUS_CLIENT (object);
 
   g_clear_object (&self->vms);
+  g_clear_object (&self->gpus);
   g_free (self->address);
   g_free (self->error_message);
   G_OBJECT_CLASS (nexus_client_parent_class)->finalize (object);
@@ -504,6 +565,7 @@ static void
 nexus_client_init (NexusClient *self)
 {
   self->vms = g_list_store_new (NEXUS_TYPE_VM);
+  self->gpus = g_list_store_new (SPIRIT_TYPE_DBUS_GPU_PROXY);
   self->reconnect_delay_ms = RECONNECT_MIN_MS;
 }
 
@@ -554,6 +616,13 @@ nexus_client_get_libvirt_down (NexusClient *self)
 {
   g_return_val_if_fail (NEXUS_IS_CLIENT (self), FALSE);
   return self->manager != NULL && !spirit_dbus_manager_get_connected (self->manager);
+}
+
+GListModel *
+nexus_client_get_gpus (NexusClient *self)
+{
+  g_return_val_if_fail (NEXUS_IS_CLIENT (self), NULL);
+  return G_LIST_MODEL (self->gpus);
 }
 
 GDBusConnection *

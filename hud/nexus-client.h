@@ -38,6 +38,8 @@ void nexus_client_start (NexusClient *self);
 NexusClientStatus nexus_client_get_status (NexusClient *self);
 const char *nexus_client_get_error_message (NexusClient *self);
 GListModel *nexus_client_get_vms (NexusClient *self);
+/* SpiritDBusGpu proxies (org.crom.Spirit.GPU), by PCI address; empty without the service. */
+GListModel *nexus_client_get_gpus (NexusClient *self);
 gboolean nexus_client_get_libvirt_down (NexusClient *self);
 const char *nexus_client_get_uri (NexusClient *self);
 const char *nexus_client_get_version (NexusClient *self);

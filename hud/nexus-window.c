@@ -42,6 +42,7 @@ struct _NexusWindow
   GtkRevealer *libvirt_revealer;
   GtkLabel *connection_label;
   NexusCommandBar *command_bar;
+  NexusGpuPage *gpu_page;
 };
 
 G_DEFINE_FINAL_TYPE (NexusWindow, nexus_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -450,6 +451,7 @@ nexus_window_constructed (GObject *object)
 
   vms = nexus_client_get_vms (self->client);
   nexus_command_bar_set_client (self->command_bar, self->client);
+  nexus_gpu_page_set_client (self->gpu_page, self->client);
   /* Grouped by host: sorted by host, then name; rows name their host when there are several. */
   sorted = gtk_sort_list_model_new (
     g_object_ref (vms), GTK_SORTER (gtk_custom_sorter_new (compare_host_then_name, NULL, NULL)));
@@ -564,6 +566,7 @@ nexus_window_class_init (NexusWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, libvirt_revealer);
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, connection_label);
   gtk_widget_class_bind_template_child (widget_class, NexusWindow, command_bar);
+  gtk_widget_class_bind_template_child (widget_class, NexusWindow, gpu_page);
 
   for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
     {
@@ -594,6 +597,12 @@ nexus_window_new (GtkApplication *application, NexusClient *client)
   g_return_val_if_fail (NEXUS_IS_CLIENT (client), NULL);
 
   return g_object_new (NEXUS_TYPE_WINDOW, "application", application, "client", client, NULL);
+}
+
+NexusGpuPage *
+nexus_window_get_gpu_page (NexusWindow *self)
+{
+  return self->gpu_page;
 }
 
 NexusCommandBar *
