@@ -384,3 +384,65 @@ spirit_stage_to_posix_shell (const SpiritStage *stage)
   g_string_erase (out, 0, 1);
   return g_string_free (out, FALSE);
 }
+
+/* Words quoted for cmd.exe and the C runtime's argv rules: "…" around a word with blanks or
+ * cmd's operators, \" for a quote inside. cmd has no way to quote %VAR% on a /c line. */
+static void
+append_cmd_word (GString *out, const char *word)
+{
+  gboolean quote = *word == '\0' || strpbrk (word, " \t&|<>^()\"") != NULL;
+
+  if (out->len > 0)
+    g_string_append_c (out, ' ');
+  if (!quote)
+    {
+      g_string_append (out, word);
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (const char *p = word; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+char *
+spirit_stage_to_cmd_line (const SpiritStage *stage)
+{
+  GString *out;
+
+  if (stage->control != SPIRIT_CONTROL_NONE || stage->commands->len == 0)
+    return NULL;
+  if (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell != NULL)
+    return g_strdup (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell);
+  out = g_string_new (NULL);
+  for (guint c = 0; c < stage->commands->len; c++)
+    {
+      const SpiritCommand *command = g_ptr_array_index (stage->commands, c);
+
+      if (c > 0)
+        g_string_append (out, " |");
+      for (guint i = 0; command->argv[i] != NULL; i++)
+        append_cmd_word (out, command->argv[i]);
+      for (guint i = 0; i < command->redirects->len; i++)
+        {
+          const SpiritRedirect *redirect = g_ptr_array_index (command->redirects, i);
+          if (redirect->target != NULL)
+            continue;
+          if (redirect->mode == SPIRIT_REDIRECT_DUP)
+            g_string_append_printf (out, " %d>&%d", redirect->fd, redirect->dup_fd);
+          else
+            {
+              g_string_append_printf (out, " %d%s", redirect->fd,
+                                      redirect->mode == SPIRIT_REDIRECT_INPUT    ? "<"
+                                      : redirect->mode == SPIRIT_REDIRECT_APPEND ? ">>"
+                                                                                 : ">");
+              append_cmd_word (out, redirect->path);
+            }
+        }
+    }
+  return g_string_free (out, FALSE);
+}

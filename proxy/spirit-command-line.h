@@ -114,6 +114,11 @@ char *spirit_proxy_quote_word (const char *word);
  * Redirections to another target are left out (the caller relays those); NULL for a control. */
 char *spirit_stage_to_posix_shell (const SpiritStage *stage);
 
+/* The same for cmd.exe (`cmd /c LINE`, a Windows target): a word with blanks or cmd's
+ * operators (& | < > ^ ( ) ") in double quotes, \" for a quote inside, as the C runtime splits
+ * argv. cmd itself cannot quote %VAR% on a /c line: such a word may still be expanded. */
+char *spirit_stage_to_cmd_line (const SpiritStage *stage);
+
 const char *spirit_control_to_string (SpiritControl control); /* "--pause", "--snapshot save" */
 
 G_END_DECLS

@@ -335,63 +335,6 @@ redirects_all_local (const SpiritStage *stage, const SpiritCommand *command)
   return TRUE;
 }
 
-/* Words quoted for cmd.exe and the C runtime's argv rules: "…" around a word with blanks or
- * cmd's operators, \" for a quote inside. cmd has no way to quote %VAR% on a /c line. */
-static void
-append_cmd_word (GString *out, const char *word)
-{
-  gboolean quote = *word == '\0' || strpbrk (word, " \t&|<>^()\"") != NULL;
-
-  if (out->len > 0)
-    g_string_append_c (out, ' ');
-  if (!quote)
-    {
-      g_string_append (out, word);
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const char *p = word; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
-static char *
-stage_to_cmd_line (const SpiritStage *stage)
-{
-  GString *out = g_string_new (NULL);
-
-  for (guint c = 0; c < stage->commands->len; c++)
-    {
-      const SpiritCommand *command = g_ptr_array_index (stage->commands, c);
-
-      if (c > 0)
-        g_string_append (out, " |");
-      for (guint i = 0; command->argv[i] != NULL; i++)
-        append_cmd_word (out, command->argv[i]);
-      for (guint i = 0; i < command->redirects->len; i++)
-        {
-          const SpiritRedirect *redirect = g_ptr_array_index (command->redirects, i);
-          if (redirect->target != NULL)
-            continue;
-          if (redirect->mode == SPIRIT_REDIRECT_DUP)
-            g_string_append_printf (out, " %d>&%d", redirect->fd, redirect->dup_fd);
-          else
-            {
-              g_string_append_printf (out, " %d%s", redirect->fd,
-                                      redirect->mode == SPIRIT_REDIRECT_INPUT    ? "<"
-                                      : redirect->mode == SPIRIT_REDIRECT_APPEND ? ">>"
-                                                                                 : ">");
-              append_cmd_word (out, redirect->path);
-            }
-        }
-    }
-  return g_string_free (out, FALSE);
-}
-
 /* Decides what the stage runs and applies what redirections belong here. */
 static gboolean
 prepare_stage (SpiritLineRunner *runner,
@@ -426,7 +369,7 @@ prepare_stage (SpiritLineRunner *runner,
     }
 
   run->shell = target_is_windows (stage->target) && first->shell == NULL
-                 ? stage_to_cmd_line (stage)
+                 ? spirit_stage_to_cmd_line (stage)
                  : spirit_stage_to_posix_shell (stage);
   /* Cross-target redirections: only on the first command (input) and the last (output). */
   for (guint i = 0; i < first->redirects->len; i++)

@@ -546,6 +546,35 @@ test_posix_shell_line (void)
     }
 }
 
+static void
+test_cmd_line (void)
+{
+  static const struct
+  {
+    const char *line;
+    const char *cmd;
+  } cases[] = {
+    { "@windows dir C:\\Users", "dir C:\\Users" },
+    { "@windows tasklist | findstr chrome > out.txt", "tasklist | findstr chrome 1> out.txt" },
+    { "@windows echo 'a b' 'x&y' 'say \"hi\"' '' 2>&1", "echo \"a b\" \"x&y\" \"say \\\"hi\\\"\" \"\" 2>&1" },
+    { "@windows type C:\\a.txt > @spirit /tmp/a", "type C:\\a.txt" },
+    { "@windows! dir /b *.txt", "dir /b *.txt" },
+  };
+  g_autoptr (SpiritProxyTargets) targets = make_targets ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SpiritCommandLine) line
+        = spirit_command_line_parse (cases[i].line, targets, NULL, &error);
+      g_autofree char *cmd = NULL;
+
+      g_assert_no_error (error);
+      cmd = spirit_stage_to_cmd_line (g_ptr_array_index (line->stages, 0));
+      g_assert_cmpstr (cmd, ==, cases[i].cmd);
+    }
+}
+
 /* What the shell line does, run by a real /bin/sh: every word arrives as it was, whatever it
  * holds. */
 static void
@@ -654,6 +683,7 @@ main (int argc, char **argv)
   g_test_add_func ("/command-line/targets-table", test_targets_table);
   g_test_add_func ("/command-line/quote-word", test_quote_word);
   g_test_add_func ("/command-line/posix-shell-line", test_posix_shell_line);
+  g_test_add_func ("/command-line/cmd-line", test_cmd_line);
   g_test_add_func ("/command-line/runtime-errors", test_runtime_errors);
   g_test_add_func ("/command-line/posix-shell-line-is-data", test_posix_shell_line_is_data);
   g_test_message ("%" G_GSIZE_FORMAT " table lines", n_cases);
