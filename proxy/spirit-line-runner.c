@@ -445,6 +445,8 @@ spirit_line_runner_run_async (SpiritLineRunner *self,
   guint n = line->stages->len;
 
   lr->task = g_task_new (self, cancellable, callback, user_data);
+  /* Cancelling interrupts the stages; the line still ends with their statuses (130 for SIGINT). */
+  g_task_set_check_cancellable (lr->task, FALSE);
   lr->runs = g_ptr_array_new_with_free_func ((GDestroyNotify)stage_run_free);
   g_task_set_task_data (lr->task, lr, (GDestroyNotify)line_run_free);
 

@@ -162,6 +162,52 @@ class ProxyLineTest(SpiritTestCase):
         self.assertEqual(result.stdout.decode(), "one\nTWO\n")
         self.wait_vm_state("alpha", "paused")
 
+    def test_interrupt_ends_the_line_with_sigint_status(self):
+        env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address)
+        marker = os.path.join(self.tmp, "started")
+        proc = subprocess.Popen([SPIRITCTL, "run", "@spirit sh -c 'touch %s; exec sleep 100'" % marker],
+                                env=env)
+        try:
+            wait_until(lambda: os.path.exists(marker), timeout=30, what="the command to start", poll=0.05)
+            proc.send_signal(2)  # Ctrl-C: spiritctl interrupts the command, then ends with its status
+            self.assertEqual(proc.wait(timeout=30), 128 + 2)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+    def tmux(self, session, *args):
+        return subprocess.run(["tmux", "-L", session] + list(args), capture_output=True, text=True,
+                              check=True, timeout=30).stdout
+
+    def test_interactive_shell_completes_targets_and_keeps_history(self):
+        session = "spirit-shell-%d" % os.getpid()
+        env_line = "SPIRIT_BUS_ADDRESS='%s' XDG_STATE_HOME='%s' %s shell" % (self.address, self.tmp, SPIRITCTL)
+        self.tmux(session, "new-session", "-d", "-s", session, "-x", "200", "-y", "50", env_line)
+        try:
+            pane = lambda: self.tmux(session, "capture-pane", "-p", "-t", session)  # noqa: E731
+            # (tmux drops the blanks at the end of a line)
+            wait_until(lambda: "spirit>" in pane(), timeout=30, what="the prompt", poll=0.1)
+            self.tmux(session, "send-keys", "-t", session, "@gam", "Tab")
+            wait_until(lambda: "spirit> @gamma" in pane(), timeout=30, what="@gamma completed", poll=0.1)
+            self.tmux(session, "send-keys", "-t", session, "--", "--resume", "Enter")
+            wait_until(lambda: "spirit> @gamma --resume" in pane(), timeout=30, what="the blank after it",
+                       poll=0.1)
+            self.wait_vm_state("gamma", "running")
+            self.tmux(session, "send-keys", "-t", session, "@spirit echo 'sh-$((1+1))'", "Enter")
+            wait_until(lambda: "\nsh-$((1+1))\n" in pane(), timeout=30, what="the output (no shell expansion)",
+                       poll=0.1)
+            # Up recalls the line before, and the history is kept in $XDG_STATE_HOME/spirit/history
+            self.tmux(session, "send-keys", "-t", session, "Up", "Up")
+            wait_until(lambda: pane().rstrip().endswith("spirit> @gamma --resume"), timeout=30,
+                       what="the history", poll=0.1)
+            self.tmux(session, "send-keys", "-t", session, "C-u", "exit", "Enter")
+            wait_until(lambda: os.path.exists(os.path.join(self.tmp, "spirit", "history")), timeout=30,
+                       what="the history file", poll=0.1)
+        finally:
+            subprocess.run(["tmux", "-L", session, "kill-server"], timeout=30)
+        with open(os.path.join(self.tmp, "spirit", "history")) as f:
+            self.assertIn("@gamma --resume", f.read())
+
     def test_bash_prompt_runs_at_lines(self):
         """A real bash in tmux, with data/spirit-at.sh sourced: '@spirit echo …' typed at the prompt."""
         session = "spirit-at-%d" % os.getpid()
