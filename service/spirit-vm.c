@@ -489,6 +489,16 @@ on_handle_set_memory (SpiritDBusVm *iface,
 }
 
 static gboolean
+on_handle_retune (SpiritDBusVm *iface,
+                  GDBusMethodInvocation *invocation,
+                  GVariant *options,
+                  gpointer user_data)
+{
+  /* spirit_vm_run_retune() reads the options from the invocation. */
+  return spirit_vm_begin_call (user_data, invocation, NULL, 0, FALSE, 0);
+}
+
+static gboolean
 on_handle_snapshot (SpiritDBusVm *iface,
                     GDBusMethodInvocation *invocation,
                     const char *name,
@@ -526,6 +536,7 @@ spirit_vm_new (SpiritAuth *auth,
                            G_CALLBACK (on_handle_set_autostart), self, 0);
   g_signal_connect_object (self->iface, "handle-set-memory", G_CALLBACK (on_handle_set_memory),
                            self, 0);
+  g_signal_connect_object (self->iface, "handle-retune", G_CALLBACK (on_handle_retune), self, 0);
   g_signal_connect_object (self->iface, "handle-create-snapshot", G_CALLBACK (on_handle_snapshot),
                            self, 0);
   g_signal_connect_object (self->iface, "handle-revert-snapshot", G_CALLBACK (on_handle_snapshot),
