@@ -258,6 +258,13 @@ class RetuneTest(DefineBase):
         self.assertEqual(self.vm_prop("rt-bad", "Vcpus"), 1)
         self.assertEqual(self.vm_prop("rt-bad", "MaxMemoryKiB"), int(before.findtext("memory")))
 
+    def test_retune_keeps_the_balloon_target(self):
+        self.linux("rt-balloon", cpus=1, memory=1024 * MiB)
+        self.call_vm("rt-balloon", "SetMemory", ("(t)", (512 * 1024,)))
+        dom = self.retune("rt-balloon", balloon_period=2)
+        self.assertEqual(int(dom.findtext("currentMemory")), 512 * 1024)
+        self.assertEqual(int(dom.findtext("memory")), 1024 * 1024)
+
     def test_retune_a_vm_defined_elsewhere(self):
         # beta has 4 vCPUs; this machine may have fewer, and the retune checks them all
         dom = self.retune("beta", cpus=1, balloon_period=11)
