@@ -273,5 +273,59 @@ class RetuneTest(DefineBase):
         self.assertEqual(dom.find("devices/memballoon/stats").get("period"), "11")
 
 
+class DefineCliTest(DefineBase):
+    """spiritctl vm create / vm retune / profiles / host hugepages, through the real spiritd."""
+
+    def test_create_dry_run_prints_xml_and_defines_nothing(self):
+        before = self.vm_names()
+        result = self.spiritctl("vm", "create", "cli-dry", "--profile", "linux", "--kernel", self.kernel,
+                                "--memory", "768M", "--cpus", "1", "--no-network", "--virt-type", "qemu",
+                                "--cmdline", "console=ttyS0", "--dry-run", check=0)
+        dom = ET.fromstring(result.stdout)
+        self.assertEqual(dom.get("type"), "qemu")
+        self.assertEqual(int(dom.findtext("memory")), 768 * 1024)
+        self.assertEqual(dom.findtext("os/cmdline"), "console=ttyS0")
+        self.assertEqual(self.vm_names(), before)
+
+    def test_create_relative_paths_and_retune(self):
+        env_cwd = os.getcwd()
+        os.chdir(self.files.name)
+        try:
+            result = self.spiritctl("vm", "create", "cli-vm", "-p", "linux", "--kernel", "vmlinuz",
+                                    "--initrd", "initrd.img", "--cpus", "1", "--no-network", check=0)
+        finally:
+            os.chdir(env_cwd)
+        self.assertIn("cli-vm: defined with the linux profile", result.stdout.decode())
+        wait_until(lambda: "cli-vm" in self.vm_names(), what="cli-vm on the bus")
+        result = self.spiritctl("vm", "retune", "cli-vm", "--memory", "1G", "--iommu", check=0)
+        self.assertIn("cli-vm: retuned", result.stdout.decode())
+        wait_until(lambda: self.vm_prop("cli-vm", "MaxMemoryKiB") == 1024 * 1024, what="the new memory")
+        result = self.spiritctl("--json", "vm", "retune", "cli-vm", "--balloon-period", "4", check=0)
+        dom = ET.fromstring(__import__("json").loads(result.stdout)["xml"])
+        self.assertEqual(dom.findtext("os/kernel"), self.kernel)
+        self.assertEqual(dom.find("devices/memballoon/stats").get("period"), "4")
+        self.assertIsNotNone(dom.find("devices/iommu"))
+
+    def test_create_errors(self):
+        result = self.spiritctl("vm", "create", "cli-bad", "--kernel", self.kernel, check=2)
+        self.assertIn("--profile", result.stderr.decode())
+        result = self.spiritctl("vm", "create", "cli-bad", "-p", "linux", "--kernel", "/nonexistent", check=1)
+        self.assertIn("does not exist", result.stderr.decode())
+        result = self.spiritctl("vm", "create", "cli-bad", "-p", "linux", "--memory", "lots", check=2)
+        self.assertIn("--memory", result.stderr.decode())
+        self.assertNotIn("cli-bad", self.vm_names())
+
+    def test_profiles_and_hugepages(self):
+        result = self.spiritctl("profiles", check=0)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual([line.split()[0] for line in lines], ["linux", "windows"])
+        profiles = self.spiritctl_json("profiles")
+        self.assertEqual([p["Name"] for p in profiles], ["linux", "windows"])
+        pools = self.spiritctl_json("host", "hugepages")
+        self.assertIn(2048, [p["PageKiB"] for p in pools])
+        result = self.spiritctl("host", "hugepages", "--size", "3M", check=2)
+        self.assertIn("--size", result.stderr.decode())
+
+
 if __name__ == "__main__":
     main()
