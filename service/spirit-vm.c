@@ -65,6 +65,7 @@ spirit_vm_info_copy (const SpiritVmInfo *src)
   info->title = g_strdup (src->title);
   info->snapshots = g_strdupv (src->snapshots);
   info->current_snapshot = g_strdup (src->current_snapshot);
+  info->memory_stats = src->memory_stats ? g_variant_ref (src->memory_stats) : NULL;
   return info;
 }
 
@@ -219,6 +220,8 @@ spirit_vm_publish (SpiritVm *self, const SpiritVmInfo *info, const char *state)
   spirit_dbus_vm_set_has_saved_state (iface, info->has_saved_state);
   spirit_dbus_vm_set_snapshots (iface, (const char *const *) info->snapshots);
   spirit_dbus_vm_set_current_snapshot (iface, info->current_snapshot ? info->current_snapshot : "");
+  spirit_dbus_vm_set_memory_stats (iface, info->memory_stats ? info->memory_stats
+                                                             : g_variant_new ("a{st}", NULL));
 }
 
 void

@@ -159,10 +159,19 @@ class DefineLinuxGuestTest(DefineGuestCase):
                        what="the guest's MemTotal to drop by 192 MiB (was %d KiB)" % before)
             wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 320 * 1024, timeout=30,
                        what="MemoryKiB to follow the balloon (is %s)" % self.vm_prop(name, "MemoryKiB"))
+            self.assertEqual(self.vm_prop(name, "MemoryStats")["actual_balloon"], 320 * 1024)
             # and back
             self.call_vm(name, "SetMemory", ("(t)", (512 * 1024,)))
             wait_until(lambda: guest_memtotal() >= before - 8 * 1024, timeout=60,
                        what="the guest's MemTotal to come back to %d KiB" % before)
+            wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 512 * 1024, timeout=30,
+                       what="MemoryKiB back at 512 MiB")
+            # the guest's balloon driver reports every second (balloon-period 1)
+            stats = self.vm_prop(name, "MemoryStats")
+            self.assertEqual(stats["actual_balloon"], 512 * 1024)
+            self.assertIn("available", stats, stats)
+            self.assertLessEqual(stats["available"], before + 1024)
+            self.assertIn("rss", stats)
         finally:
             client.close()
         self.call_vm(name, "ForceStop")

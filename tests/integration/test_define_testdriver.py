@@ -89,6 +89,11 @@ class DefineTest(DefineBase):
         self.assertEqual(names, ["linux", "windows"])
         self.assertIn("Linux guest", dict(profiles)["linux"])
 
+    def test_memory_stats_property(self):
+        # the test driver has no balloon statistics (test_define_qemu.py reads real ones)
+        for name in ("alpha", "beta", "gamma"):
+            self.assertEqual(self.vm_prop(name, "MemoryStats"), {}, name)
+
     def test_get_huge_pages_matches_sysfs(self):
         (pools,) = self.manager_call("GetHugePages", None, None, "(a(ttt))")
         pools = {size: (total, free) for size, total, free in pools}
