@@ -19,6 +19,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 import realguest
+import spirittest
 from realguest import GUEST, virsh
 from spirittest import (BUS_NAME, MANAGER_IFACE, ROOT, TESTS, Deadline, Gio, GLib, SpiritTestCase,
                         drain_main_context, main, wait_until)
@@ -156,14 +157,14 @@ class DefineLinuxGuestTest(DefineGuestCase):
             # the balloon inflates by 192 MiB: the guest's MemTotal shrinks by as much
             self.call_vm(name, "SetMemory", ("(t)", (320 * 1024,)))
             wait_until(lambda: guest_memtotal() <= before - 180 * 1024, timeout=60,
-                       what="the guest's MemTotal to drop by 192 MiB (was %d KiB)" % before)
+                       what="the guest's MemTotal to drop by 192 MiB (was %d KiB)" % before, poll=0.5)
             wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 320 * 1024, timeout=30,
                        what="MemoryKiB to follow the balloon (is %s)" % self.vm_prop(name, "MemoryKiB"))
             self.assertEqual(self.vm_prop(name, "MemoryStats")["actual_balloon"], 320 * 1024)
             # and back
             self.call_vm(name, "SetMemory", ("(t)", (512 * 1024,)))
             wait_until(lambda: guest_memtotal() >= before - 8 * 1024, timeout=60,
-                       what="the guest's MemTotal to come back to %d KiB" % before)
+                       what="the guest's MemTotal to come back to %d KiB" % before, poll=0.5)
             wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 512 * 1024, timeout=30,
                        what="MemoryKiB back at 512 MiB")
             # the guest's balloon driver reports every second (balloon-period 1)
@@ -176,6 +177,153 @@ class DefineLinuxGuestTest(DefineGuestCase):
             client.close()
         self.call_vm(name, "ForceStop")
         self.assertEqual(self.vm_prop(name, "State"), "shutoff")
+
+
+PRIVATE_LIBVIRTD = """#!/bin/sh
+# A libvirtd of its own, in this mount namespace: its state, configuration and sockets on empty
+# tmpfs mounts (the host's libvirtd and its VMs stay untouched), and a hugetlbfs of 2 MB pages
+# that it finds when it starts, as libvirtd finds hugetlbfs mounts only then.
+set -e
+dir=$1
+for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt/qemu /etc/libvirt/nwfilter \\
+    /etc/libvirt/secrets; do
+  mount -t tmpfs tmpfs "$d"
+done
+mount -t hugetlbfs -o pagesize=2M hugetlbfs "$dir/hugepages"
+virtlogd -d --pid-file "$dir/virtlogd.pid"
+exec libvirtd --pid-file "$dir/libvirtd.pid"
+"""
+
+
+class DefineHugepagesTest(DefineGuestCase):
+    """A VM backed by 2 MB huge pages, against a private libvirtd that sees a hugetlbfs mount.
+
+    The host's libvirtd finds hugetlbfs mounts only when it starts (tests/libvirt/lib.sh mounts
+    /dev/hugepages before it starts one), and other tests share it: this class starts its own
+    libvirtd in a private mount namespace and runs spiritd there. The host's 2 MB pool is really
+    grown (through spiritd's ReserveHugePages) and given back in tearDown.
+    """
+
+    MEMORY_MIB = 256
+    PAGES = MEMORY_MIB // 2
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.private = tempfile.mkdtemp(prefix="spirit-define-libvirtd-")
+        os.chmod(cls.private, 0o755)  # QEMU (libvirt-qemu) opens the guest RAM in hugepages/
+        os.mkdir(os.path.join(cls.private, "hugepages"))
+        script = os.path.join(cls.private, "libvirtd.sh")
+        with open(script, "w") as f:
+            f.write(PRIVATE_LIBVIRTD)
+        cls.libvirtd_log = open(os.path.join(cls.private, "libvirtd.log"), "w")
+        cls.libvirtd = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", script,
+                                         cls.private], stdout=cls.libvirtd_log, stderr=subprocess.STDOUT)
+        pidfile = os.path.join(cls.private, "libvirtd.pid")
+        try:
+            wait_until(lambda: cls.libvirtd.poll() is not None or os.path.exists(pidfile), timeout=30,
+                       what="the private libvirtd's pid file", poll=0.1)
+            if cls.libvirtd.poll() is not None:
+                raise AssertionError("the private libvirtd exited: " + open(cls.libvirtd_log.name).read())
+            cls.namespace = "/proc/%d/ns/mnt" % cls.libvirtd.pid
+            wait_until(lambda: cls.private_virsh("uri", check=False).returncode == 0, timeout=60,
+                       what="the private libvirtd to answer", poll=0.2)
+        except Exception:
+            cls.tearDownClass()
+            raise
+        # spiritd lives in the namespace too, where qemu:///system is the private libvirtd
+        cls.wrapper = os.path.join(cls.private, "spiritd")
+        with open(cls.wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec nsenter --mount=%s -- %s \"$@\"\n" % (cls.namespace, spirittest.SPIRITD))
+        os.chmod(cls.wrapper, 0o755)
+        cls.real_spiritd, spirittest.SPIRITD = spirittest.SPIRITD, cls.wrapper
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "real_spiritd", None):
+            spirittest.SPIRITD = cls.real_spiritd
+        if getattr(cls, "libvirtd", None) is not None:
+            cls.libvirtd.terminate()
+            cls.libvirtd.wait(timeout=30)
+            virtlogd = os.path.join(cls.private, "virtlogd.pid")
+            if os.path.exists(virtlogd):
+                with open(virtlogd) as f:
+                    pid = int(f.read())
+                os.kill(pid, 15)
+            cls.libvirtd_log.close()
+        if getattr(cls, "private", None):
+            shutil.rmtree(cls.private, ignore_errors=True)
+        super().tearDownClass()
+
+    @classmethod
+    def private_virsh(cls, *args, check=True):
+        result = subprocess.run(["nsenter", "--mount=" + cls.namespace, "--", "virsh", "-c", realguest.URI]
+                                + list(args), capture_output=True, text=True, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError("virsh %s failed: %s" % (" ".join(args), result.stderr))
+        return result
+
+    def setUp(self):
+        self.pool_before = read_int(POOL + "nr_hugepages")
+        super().setUp()
+
+    def tearDown(self):
+        for name in self.names:
+            self.private_virsh("destroy", name, check=False)
+            self.private_virsh("undefine", name, check=False)
+        self.names = []
+        super().tearDown()
+        # give back what the test reserved: the pool is the host's
+        with open(POOL + "nr_hugepages", "w") as f:
+            f.write(str(self.pool_before))
+
+    def hugepages(self):
+        reply = self.bus.call_sync(BUS_NAME, ROOT, MANAGER_IFACE, "GetHugePages", None,
+                                   GLib.VariantType("(a(ttt))"), Gio.DBusCallFlags.NONE, 10000, None)
+        return {size: (total, free) for size, total, free in reply.unpack()[0]}[2048]
+
+    @staticmethod
+    def reserved_pages():
+        """Pages promised to mappings (QEMU's) but not touched yet."""
+        with open("/proc/meminfo") as f:
+            return int(re.search(r"^HugePages_Rsvd:\s+(\d+)", f.read(), re.M).group(1))
+
+    def test_vm_on_huge_pages(self):
+        total, free = self.hugepages()
+        self.assertEqual((total, free), (read_int(POOL + "nr_hugepages"), read_int(POOL + "free_hugepages")))
+        hugepages = {"hugepages": GLib.Variant("b", True)}
+        missing = self.PAGES - free
+        if missing > 0:
+            # too few free pages: refused, saying how many to reserve
+            message = self.assert_dbus_error(ERR + "InvalidArgument", self.define, "hp", self.MEMORY_MIB,
+                                             **hugepages)
+            self.assertIn("needs %d 2 MB pages, only %d are free" % (self.PAGES, free), message)
+            self.assertIn("reserve %d more" % missing, message)
+            self.assertEqual(self.private_virsh("list", "--all", "--name").stdout.strip(), "")
+            reply = self.bus.call_sync(BUS_NAME, ROOT, MANAGER_IFACE, "ReserveHugePages",
+                                       GLib.Variant("(tt)", (2048, missing)), GLib.VariantType("(tt)"),
+                                       Gio.DBusCallFlags.NONE, 60000, None).unpack()
+            self.assertEqual(reply, (total + missing, free + missing))
+            self.assertEqual(read_int(POOL + "nr_hugepages"), total + missing)
+            self.names = []
+
+        free_before = read_int(POOL + "free_hugepages")
+        rsvd_before = self.reserved_pages()
+        name, (path, xml) = self.define("hp", self.MEMORY_MIB, **hugepages)
+        page = ET.fromstring(xml).find("memoryBacking/hugepages/page")
+        self.assertEqual((page.get("size"), page.get("unit")), ("2048", "KiB"))
+        self.call_vm(name, "Start", timeout_ms=120000)
+        self.wait_ready()
+        live = ET.fromstring(self.private_virsh("dumpxml", name).stdout)
+        self.assertEqual(live.find("memoryBacking/hugepages/page").get("size"), "2048")
+        # the guest's RAM is a file in the hugetlbfs: its pages are taken from the pool
+        free_now = read_int(POOL + "free_hugepages")
+        self.assertLess(free_now, free_before, "the guest's memory did not come from the huge page pool")
+        self.assertEqual((free_before - free_now) + self.reserved_pages() - rsvd_before, self.PAGES,
+                         "the VM's %d pages are either in use or reserved for it" % self.PAGES)
+        self.call_vm(name, "ForceStop")
+        wait_until(lambda: read_int(POOL + "free_hugepages") == free_before, timeout=30,
+                   what="the pages to return to the pool", poll=0.1)
 
 
 if __name__ == "__main__":
