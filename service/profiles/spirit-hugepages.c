@@ -162,7 +162,8 @@ spirit_hugepages_check (const char *sysfs_root,
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "The VM needs %" G_GUINT64_FORMAT " %s pages, only %" G_GUINT64_FORMAT
                    " are free (%" G_GUINT64_FORMAT " reserved): reserve %" G_GUINT64_FORMAT
-                   " more (echo %" G_GUINT64_FORMAT " > " POOL_DIR "/nr_hugepages, or spiritctl host "
+                   " more (echo %" G_GUINT64_FORMAT " > " POOL_DIR
+                   "/nr_hugepages, or spiritctl host "
                    "hugepages --reserve %" G_GUINT64_FORMAT "%s), or create the VM without huge "
                    "pages",
                    needed, spirit_hugepages_size_name (page_kib), pool.free, pool.total, missing,
