@@ -9,6 +9,7 @@ Run one class with: tests/integration/test_define_testdriver.py DefineTest
 """
 
 import os
+import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -164,6 +165,20 @@ class DefineTest(DefineBase):
             pins = dom.findall("cputune/vcpupin")
             self.assertEqual([(p.get("vcpu"), p.get("cpuset")) for p in pins], [("0", "1")])
             self.assertIsNotNone(dom.find("cputune/emulatorpin"))
+
+    def test_dry_run_xml_passes_libvirts_schema(self):
+        # what DefineVM would define, for each profile, through virt-xml-validate (domain.rng)
+        for name, kwargs in (("schema-linux", dict(profile="linux", kernel=self.kernel, initrd=self.initrd,
+                                                   cmdline="console=ttyS0", virt_type="qemu", iommu=True)),
+                             ("schema-windows", dict(profile="windows", disk=self.disk, cdrom=[self.disk], cpus=1))):
+            path, xml = self.manager_call("DefineVM", "(sa{sv}b)", (name, options(**kwargs), True), "(os)")
+            self.assertEqual(path, "/")
+            target = os.path.join(self.files.name, name + ".xml")
+            with open(target, "w") as f:
+                f.write(xml)
+            result = subprocess.run(["virt-xml-validate", target, "domain"], capture_output=True, text=True)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            self.assertIn("validates", result.stdout + result.stderr)
 
     def test_dry_run_defines_nothing(self):
         before = self.vm_names()
