@@ -233,7 +233,7 @@ parse_args (const char *usage, CreateArgs *args, gboolean create, int argc, char
     { "tpm", 0, 0, G_OPTION_ARG_NONE, &args->tpm, N_ ("A TPM 2.0 (swtpm)"), NULL },
     { "no-tpm", 0, 0, G_OPTION_ARG_NONE, &args->no_tpm, N_ ("No TPM"), NULL },
     { "virt-type", 0, 0, G_OPTION_ARG_STRING, &args->virt_type,
-      N_ ("kvm (default) or qemu (TCG, no acceleration)"), N_ ("TYPE") },
+      N_ ("kvm or qemu (TCG); default: kvm where the host offers it"), N_ ("TYPE") },
     { "agent-socket", 0, 0, G_OPTION_ARG_FILENAME, &args->agent_socket,
       N_ ("Socket of the spirit.0 channel (default: libvirt's)"), N_ ("PATH") },
     { "serial-log", 0, 0, G_OPTION_ARG_FILENAME, &args->serial_log,

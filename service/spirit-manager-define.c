@@ -30,7 +30,8 @@ typedef struct
   char *vm_name;
   GVariant *options;
   gboolean dry_run;
-  guint64 page_kib; /* ReserveHugePages */
+  gboolean virt_type_given; /* else: kvm where the host's libvirt offers it, qemu (TCG) if not */
+  guint64 page_kib;         /* ReserveHugePages */
   guint64 count;
 
   /* the worker's part */
@@ -116,6 +117,27 @@ spirit_define_pick_host (SpiritDefineContext *context,
   return NULL;
 }
 
+/* Blocking: whether the host's libvirt can run this arch under KVM. A driver that cannot say
+ * (libvirt's test driver) gets the benefit of the doubt. */
+static gboolean
+host_offers_kvm (virConnectPtr conn, const char *arch)
+{
+  char *caps = virConnectGetDomainCapabilities (conn, NULL, arch, NULL, "kvm", 0);
+  const virError *err;
+  gboolean offered;
+
+  if (caps != NULL)
+    {
+      free (caps);
+      return TRUE;
+    }
+  err = virGetLastError ();
+  offered = err != NULL && err->code == VIR_ERR_NO_SUPPORT;
+  g_debug ("KVM %s: %s", offered ? "unknown" : "not offered", err ? err->message : "no error");
+  virResetLastError ();
+  return offered;
+}
+
 static void
 define_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -126,6 +148,13 @@ define_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   char *stored;
   GError *error = NULL;
 
+  if (call->connection != NULL && !call->virt_type_given)
+    {
+      g_object_get (call->connection, "handle", &conn, NULL);
+      call->spec->kvm = host_offers_kvm (conn, call->spec->arch);
+      virConnectClose (conn);
+      conn = NULL;
+    }
   config = spirit_vm_plan (call->spec, NULL, NULL, &error);
   if (config == NULL)
     {
@@ -253,6 +282,7 @@ on_handle_define_vm (SpiritDBusManager *iface,
 {
   SpiritDefineContext *context = user_data;
   SpiritDefineCall *call = spirit_define_call_new (invocation);
+  g_autoptr (GVariant) virt_type = NULL;
   const char *vm_name = NULL;
   GError *error = NULL;
 
@@ -266,6 +296,8 @@ on_handle_define_vm (SpiritDBusManager *iface,
   call->vm_name = g_strdup (vm_name);
   call->options = g_variant_ref (options);
   call->dry_run = dry_run;
+  virt_type = g_variant_lookup_value (options, "virt-type", NULL);
+  call->virt_type_given = virt_type != NULL;
   spirit_auth_check_async (context->auth, invocation, NULL, on_define_authorized, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

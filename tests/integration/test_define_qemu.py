@@ -92,6 +92,7 @@ class DefineGuestCase(SpiritTestCase):
             "balloon-period": GLib.Variant("u", 1),
         }
         opts.update(extra)
+        opts = {key: value for key, value in opts.items() if value is not None}
         reply = self.bus.call_sync(BUS_NAME, ROOT, MANAGER_IFACE, "DefineVM",
                                    GLib.Variant("(sa{sv}b)", (name, opts, False)), GLib.VariantType("(os)"),
                                    Gio.DBusCallFlags.NONE, 120000, None)
@@ -190,13 +191,24 @@ for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt/qemu /etc
   mount -t tmpfs tmpfs "$d"
 done
 mount -t hugetlbfs -o pagesize=2M hugetlbfs "$dir/hugepages"
+# a host without KVM: DefineVM, left to choose, must pick TCG (<domain type='qemu'>). An empty
+# file, not /dev/null, in its place: QEMU's KVM probe then fails at once (with /dev/null it
+# takes libvirt half a minute). QEMU then gets no /dev of its own (namespaces = []): libvirt
+# cannot copy a bind-mounted regular file into one.
+if [ -e /dev/kvm ]; then
+  : >"$dir/no-kvm"
+  mount --bind "$dir/no-kvm" /dev/kvm
+  { cat /etc/libvirt/qemu.conf; echo 'namespaces = []'; } >"$dir/qemu.conf"
+  mount --bind "$dir/qemu.conf" /etc/libvirt/qemu.conf
+fi
 virtlogd -d --pid-file "$dir/virtlogd.pid"
 exec libvirtd --pid-file "$dir/libvirtd.pid"
 """
 
 
 class DefineHugepagesTest(DefineGuestCase):
-    """A VM backed by 2 MB huge pages, against a private libvirtd that sees a hugetlbfs mount.
+    """A VM backed by 2 MB huge pages, against a private libvirtd that sees a hugetlbfs mount and
+    no /dev/kvm (DefineVM then picks TCG itself).
 
     The host's libvirtd finds hugetlbfs mounts only when it starts (tests/libvirt/lib.sh mounts
     /dev/hugepages before it starts one), and other tests share it: this class starts its own
@@ -309,7 +321,9 @@ class DefineHugepagesTest(DefineGuestCase):
 
         free_before = read_int(POOL + "free_hugepages")
         rsvd_before = self.reserved_pages()
-        name, (path, xml) = self.define("hp", self.MEMORY_MIB, **hugepages)
+        # no virt-type: this libvirtd offers no KVM, so spiritd picks TCG by itself
+        name, (path, xml) = self.define("hp", self.MEMORY_MIB, **hugepages, **{"virt-type": None})
+        self.assertEqual(ET.fromstring(xml).get("type"), "qemu")
         page = ET.fromstring(xml).find("memoryBacking/hugepages/page")
         self.assertEqual((page.get("size"), page.get("unit")), ("2048", "KiB"))
         self.call_vm(name, "Start", timeout_ms=120000)

@@ -126,6 +126,14 @@ class DefineTest(DefineBase):
         self.assertIsNone(dom.find("os/loader"))
         self.assertIsNone(dom.find("devices/interface"))
 
+    def test_virt_type(self):
+        # the test driver cannot say whether it offers KVM: the default stays kvm
+        _, dom = self.linux("vt-default", dry_run=True)
+        self.assertEqual(dom.get("type"), "kvm")
+        _, dom = self.linux("vt-tcg", dry_run=True, virt_type="qemu")
+        self.assertEqual(dom.get("type"), "qemu")
+        self.assertIsNone(dom.find("cpu").get("mode"), "TCG keeps QEMU's CPU model")
+
     def test_every_definition_has_the_agent_channel_and_balloon(self):
         for name, kwargs in (("ch-linux", dict(profile="linux", kernel=self.kernel)),
                              ("ch-disk", dict(profile="linux", disk=self.disk, balloon_period=7))):
