@@ -8,6 +8,7 @@
 #include <locale.h>
 
 #include "spiritctl-client.h"
+#include "spiritctl-create.h"
 #include "spiritctl-line.h"
 #include "spiritctl-vm.h"
 
@@ -30,6 +31,13 @@ static const char *description =
      "  vm snapshot delete VM NAME      Delete a snapshot\n"
      "  vm snapshot list VM             List snapshots\n"
      "  vm watch                        Print VM state changes as they happen\n"
+     "  vm create NAME --profile PROFILE [--memory SIZE] [--cpus N] [--disk PATH | --kernel PATH\n"
+     "      [--initrd PATH] [--cmdline TEXT]] [--hugepages] [--pin auto|LIST] [--gpu ADDRESS]\n"
+     "      [--dry-run] …                Define a VM from a profile ('vm create --help' lists all)\n"
+     "  vm retune VM [--cpus N] [--memory SIZE] [--pin auto|LIST|none] [--hugepages] …\n"
+     "                                  Change a VM's tuning (from its next start)\n"
+     "  profiles                        List the VM profiles\n"
+     "  host hugepages [--reserve N] [--size 2M|1G]  Show or grow the huge page pools\n"
      "  @TARGET COMMAND [ARGS…]         Run a command in a VM (@linux ls -la), a container\n"
      "                                  (@docker:web ps) or on the host (@spirit); operators\n"
      "                                  are separate words: @linux uname -r '>' @spirit /tmp/k\n"
@@ -66,6 +74,9 @@ main (int argc, char **argv)
   g_autofree char *at_line = NULL;
   guint nargs;
   int status;
+  /* "vm create", "vm retune" and "host" parse their own options: cut them off first. */
+  int split = spiritctl_create_split (&argc, argv);
+  g_auto (GStrv) sub_args = split > 0 ? g_strdupv (argv + split) : NULL;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -102,7 +113,7 @@ main (int argc, char **argv)
   nargs = args ? g_strv_length (args) : 0;
   if (at_line != NULL || (nargs > 0 && spiritctl_line_is_command (args[0])))
     return spiritctl_line_main (session, address, at_line, nargs, args);
-  if (nargs == 0)
+  if (nargs == 0 && sub_args == NULL)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
       g_printerr ("%s", help);
@@ -130,7 +141,11 @@ main (int argc, char **argv)
     }
   client.json = json;
 
-  if (g_str_equal (args[0], "vm"))
+  if (sub_args != NULL)
+    status = spiritctl_create_command (&client, (int) g_strv_length (sub_args), sub_args);
+  else if (g_str_equal (args[0], "profiles"))
+    status = spiritctl_profiles_command (&client);
+  else if (g_str_equal (args[0], "vm"))
     status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
   else if (g_str_equal (args[0], "status"))
     status = spiritctl_status_command (&client);

@@ -12,6 +12,8 @@
 
 #define ACTION_VM_CONTROL "org.crom.Spirit.vm.control"
 #define ACTION_VM_SNAPSHOT "org.crom.Spirit.vm.snapshot"
+#define ACTION_VM_DEFINE "org.crom.Spirit.vm.define"
+#define ACTION_HOST_HUGEPAGES "org.crom.Spirit.host.hugepages"
 
 typedef struct
 {
@@ -34,6 +36,9 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.VM", "CreateSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "RevertSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "DeleteSnapshot", ACTION_VM_SNAPSHOT },
+  { "org.crom.Spirit.VM", "Retune", ACTION_VM_DEFINE },
+  { "org.crom.Spirit.Manager", "DefineVM", ACTION_VM_DEFINE },
+  { "org.crom.Spirit.Manager", "ReserveHugePages", ACTION_HOST_HUGEPAGES },
 };
 
 struct _SpiritAuth

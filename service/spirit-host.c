@@ -442,3 +442,27 @@ spirit_host_collect_names (SpiritHost *self, GPtrArray *names)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_ptr_array_add (names, (gpointer) spirit_vm_get_name (value));
 }
+
+void
+spirit_host_run_on_worker (SpiritHost *self, GTask *task, GTaskThreadFunc func)
+{
+  spirit_worker_run (self->worker, task, func);
+}
+
+GVirConnection *
+spirit_host_get_gvir (SpiritHost *self)
+{
+  return self->connected ? spirit_connection_get_gvir (self->connection) : NULL;
+}
+
+SpiritVm *
+spirit_host_add_defined (SpiritHost *self, GVirDomain *domain, const SpiritVmInfo *info)
+{
+  SpiritVm *vm = g_hash_table_lookup (self->vms, info->uuid);
+  SpiritDomainState state = { .domain = domain, .info = (SpiritVmInfo *) info };
+
+  if (vm != NULL)
+    return vm;
+  spirit_host_add_vm (self, &state);
+  return g_hash_table_lookup (self->vms, info->uuid);
+}

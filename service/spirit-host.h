@@ -9,6 +9,7 @@
 
 #include "spirit-auth.h"
 #include "spirit-object-tree.h"
+#include "spirit-vm.h"
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,12 @@ gboolean spirit_host_is_connected (SpiritHost *self);
 void spirit_host_find_vms (SpiritHost *self, const char *name_or_uuid, GPtrArray *matches);
 /* Appends the names of all VMs (borrowed strings). */
 void spirit_host_collect_names (SpiritHost *self, GPtrArray *names);
+
+/* For calls that define domains (Manager.DefineVM): run func on this host's worker threads. */
+void spirit_host_run_on_worker (SpiritHost *self, GTask *task, GTaskThreadFunc func);
+/* The open connection, or NULL while it is down. */
+GVirConnection *spirit_host_get_gvir (SpiritHost *self);
+/* Publishes the object of a domain Spirit just defined, unless its event did first; returns it. */
+SpiritVm *spirit_host_add_defined (SpiritHost *self, GVirDomain *domain, const SpiritVmInfo *info);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
 #include "spirit-host.h"
+#include "spirit-manager-define.h"
 #include "spirit-vm.h"
 
 struct _SpiritManager
@@ -243,6 +244,7 @@ spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *
   on_host_connected_changed (NULL, NULL, self);
 
   g_signal_connect_object (self->iface, "handle-get-vm", G_CALLBACK (on_handle_get_vm), self, 0);
+  spirit_manager_define_connect (self->iface, auth, self->hosts);
   return self;
 }
 

@@ -16,6 +16,7 @@ spirit_vm_info_free (SpiritVmInfo *info)
   g_free (info->title);
   g_strfreev (info->snapshots);
   g_free (info->current_snapshot);
+  g_clear_pointer (&info->memory_stats, g_variant_unref);
   g_free (info);
 }
 
@@ -177,6 +178,49 @@ fetch_snapshots (virDomainPtr domain, SpiritVmInfo *info, GError **error)
   return TRUE;
 }
 
+const char *
+spirit_vm_memory_stat_name (int tag)
+{
+  switch (tag)
+    {
+    case VIR_DOMAIN_MEMORY_STAT_SWAP_IN: return "swap_in";
+    case VIR_DOMAIN_MEMORY_STAT_SWAP_OUT: return "swap_out";
+    case VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT: return "major_fault";
+    case VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT: return "minor_fault";
+    case VIR_DOMAIN_MEMORY_STAT_UNUSED: return "unused";
+    case VIR_DOMAIN_MEMORY_STAT_AVAILABLE: return "available";
+    case VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON: return "actual_balloon";
+    case VIR_DOMAIN_MEMORY_STAT_RSS: return "rss";
+    case VIR_DOMAIN_MEMORY_STAT_USABLE: return "usable";
+    case VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE: return "last_update";
+    case VIR_DOMAIN_MEMORY_STAT_DISK_CACHES: return "disk_caches";
+    case VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGALLOC: return "hugetlb_pgalloc";
+    case VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL: return "hugetlb_pgfail";
+    default: return NULL;
+    }
+}
+
+/* The balloon's statistics (guest-reported ones need a stats period); empty when it is off. */
+static GVariant *
+fetch_memory_stats (virDomainPtr domain)
+{
+  virDomainMemoryStatStruct stats[VIR_DOMAIN_MEMORY_STAT_NR];
+  GVariantBuilder builder;
+  int n = virDomainIsActive (domain) == 1
+            ? virDomainMemoryStats (domain, stats, VIR_DOMAIN_MEMORY_STAT_NR, 0)
+            : 0;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  for (int i = 0; i < n && i < VIR_DOMAIN_MEMORY_STAT_NR; i++)
+    {
+      const char *name = spirit_vm_memory_stat_name (stats[i].tag);
+      if (name != NULL)
+        g_variant_builder_add (&builder, "{st}", name, (guint64) stats[i].val);
+    }
+  virResetLastError ();
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 SpiritVmInfo *
 spirit_vm_info_fetch (virDomainPtr domain, GError **error)
 {
@@ -216,6 +260,7 @@ spirit_vm_info_fetch (virDomainPtr domain, GError **error)
 
   if (!fetch_snapshots (domain, info, error))
     return NULL;
+  info->memory_stats = fetch_memory_stats (domain);
 
   return g_steal_pointer (&info);
 }

@@ -26,6 +26,7 @@ typedef struct
   gboolean has_saved_state;
   GStrv snapshots;
   char *current_snapshot;
+  GVariant *memory_stats; /* a{st}, never NULL: the balloon's statistics while running */
 } SpiritVmInfo;
 
 SpiritVmInfo *spirit_vm_info_fetch (virDomainPtr domain, GError **error);
@@ -34,5 +35,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SpiritVmInfo, spirit_vm_info_free)
 
 const char *spirit_vm_state_name (int state, gboolean has_saved_state);
 const char *spirit_vm_state_reason_name (int state, int reason);
+/* "available", "actual_balloon", … for a VIR_DOMAIN_MEMORY_STAT_* tag; NULL if unknown. */
+const char *spirit_vm_memory_stat_name (int tag);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include "spirit-vm-ops.h"
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
+#include "spirit-vm-retune.h"
 
 #include <libvirt-gconfig/libvirt-gconfig.h>
 
@@ -305,6 +306,7 @@ static const SpiritVmOp spirit_vm_ops[] = {
     run_discard_saved_state, FALSE },
   { "SetAutostart", "change autostart of", NULL, check_persistent, run_set_autostart, FALSE },
   { "SetMemory", "change the memory of", NULL, check_memory, run_set_memory, FALSE },
+  { "Retune", "retune", NULL, spirit_vm_check_retune, spirit_vm_run_retune, FALSE },
   { "CreateSnapshot", "take a snapshot of", NULL, check_new_snapshot, run_create_snapshot, FALSE },
   { "RevertSnapshot", "revert", NULL, check_existing_snapshot, run_revert_snapshot, FALSE },
   { "DeleteSnapshot", "delete a snapshot of", NULL, check_existing_snapshot, run_delete_snapshot,

@@ -65,6 +65,7 @@ spirit_vm_info_copy (const SpiritVmInfo *src)
   info->title = g_strdup (src->title);
   info->snapshots = g_strdupv (src->snapshots);
   info->current_snapshot = g_strdup (src->current_snapshot);
+  info->memory_stats = src->memory_stats ? g_variant_ref (src->memory_stats) : NULL;
   return info;
 }
 
@@ -219,6 +220,8 @@ spirit_vm_publish (SpiritVm *self, const SpiritVmInfo *info, const char *state)
   spirit_dbus_vm_set_has_saved_state (iface, info->has_saved_state);
   spirit_dbus_vm_set_snapshots (iface, (const char *const *) info->snapshots);
   spirit_dbus_vm_set_current_snapshot (iface, info->current_snapshot ? info->current_snapshot : "");
+  spirit_dbus_vm_set_memory_stats (iface, info->memory_stats ? info->memory_stats
+                                                             : g_variant_new ("a{st}", NULL));
 }
 
 void
@@ -489,6 +492,16 @@ on_handle_set_memory (SpiritDBusVm *iface,
 }
 
 static gboolean
+on_handle_retune (SpiritDBusVm *iface,
+                  GDBusMethodInvocation *invocation,
+                  GVariant *options,
+                  gpointer user_data)
+{
+  /* spirit_vm_run_retune() reads the options from the invocation. */
+  return spirit_vm_begin_call (user_data, invocation, NULL, 0, FALSE, 0);
+}
+
+static gboolean
 on_handle_snapshot (SpiritDBusVm *iface,
                     GDBusMethodInvocation *invocation,
                     const char *name,
@@ -526,6 +539,7 @@ spirit_vm_new (SpiritAuth *auth,
                            G_CALLBACK (on_handle_set_autostart), self, 0);
   g_signal_connect_object (self->iface, "handle-set-memory", G_CALLBACK (on_handle_set_memory),
                            self, 0);
+  g_signal_connect_object (self->iface, "handle-retune", G_CALLBACK (on_handle_retune), self, 0);
   g_signal_connect_object (self->iface, "handle-create-snapshot", G_CALLBACK (on_handle_snapshot),
                            self, 0);
   g_signal_connect_object (self->iface, "handle-revert-snapshot", G_CALLBACK (on_handle_snapshot),

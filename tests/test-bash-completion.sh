@@ -35,5 +35,13 @@ expect "@spirit" spiritctl @sp
 expect "--pause" spiritctl @linux --pa
 expect "--start --stop --snapshot" spiritctl @linux --s
 expect "" spiritctl @linux ls --al
+expect "profiles" spiritctl pro
+expect "hugepages" spiritctl host h
+expect "create" spiritctl vm cr
+expect "--dry-run" spiritctl vm create new --dr
+expect "--hugepages --hugepage-size" spiritctl vm retune alpha --hugepage
+expect "auto none" spiritctl vm create new --pin ""
+expect "kvm qemu" spiritctl vm create new --virt-type ""
+expect "--reserve" spiritctl host hugepages --r
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail

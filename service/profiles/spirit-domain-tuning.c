@@ -20,8 +20,10 @@ spirit_domain_tuning_apply_config (GVirConfigDomain *domain, const SpiritDomainT
 
   gvir_config_domain_set_vcpus (domain, tuning->vcpus);
   gvir_config_domain_set_memory (domain, tuning->memory_kib);
-  /* The balloon starts deflated: the guest boots with all of its memory. */
-  gvir_config_domain_set_current_memory (domain, tuning->memory_kib);
+  /* The balloon starts deflated: the guest boots with all of its memory. A retune that leaves
+   * the memory alone keeps the target a SetMemory gave. */
+  if (!tuning->keep_current_memory)
+    gvir_config_domain_set_current_memory (domain, tuning->memory_kib);
 
   if (tuning->keep_pinning)
     return;

@@ -22,6 +22,7 @@ typedef struct
   guint64 hugepage_kib;
   const SpiritCpuPinning *pinning; /* NULL: not pinned; its n_vcpus must equal vcpus */
   gboolean keep_pinning;           /* retune only: leave cputune and the topology as they are */
+  gboolean keep_current_memory;    /* retune only, memory unchanged: keep the balloon target */
   gboolean iommu;
   guint balloon_period; /* seconds between statistics; 0: none */
 } SpiritDomainTuning;

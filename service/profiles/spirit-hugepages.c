@@ -162,10 +162,13 @@ spirit_hugepages_check (const char *sysfs_root,
       g_set_error (error, SPIRIT_ERROR, SPIRIT_ERROR_INVALID_ARGUMENT,
                    "The VM needs %" G_GUINT64_FORMAT " %s pages, only %" G_GUINT64_FORMAT
                    " are free (%" G_GUINT64_FORMAT " reserved): reserve %" G_GUINT64_FORMAT
-                   " more (echo %" G_GUINT64_FORMAT " > " POOL_DIR "/nr_hugepages, or Spirit's "
-                   "ReserveHugepages call), or create the VM without huge pages",
+                   " more (echo %" G_GUINT64_FORMAT " > " POOL_DIR
+                   "/nr_hugepages, or spiritctl host "
+                   "hugepages --reserve %" G_GUINT64_FORMAT "%s), or create the VM without huge "
+                   "pages",
                    needed, spirit_hugepages_size_name (page_kib), pool.free, pool.total, missing,
-                   pool.total + missing, page_kib);
+                   pool.total + missing, page_kib, missing,
+                   page_kib == SPIRIT_HUGEPAGE_1G_KIB ? " --size 1G" : "");
       return FALSE;
     }
   return has_hugetlbfs_mount (sysfs_root, page_kib, error);

@@ -272,6 +272,7 @@ spirit_vm_plan_retune (GVirConfigDomain *current,
 
   tuning.vcpus = spec->vcpus ? spec->vcpus : (guint)gvir_config_domain_get_vcpus (current);
   tuning.memory_kib = spec->memory_kib ? spec->memory_kib : gvir_config_domain_get_memory (current);
+  tuning.keep_current_memory = spec->memory_kib == 0;
   tuning.kvm = gvir_config_domain_get_virt_type (current) == GVIR_CONFIG_DOMAIN_VIRT_KVM;
   tuning.hugepages = hugepages_given ? spec->hugepages : current_page_kib != 0;
   tuning.hugepage_kib = hugepages_given    ? spec->hugepage_kib

@@ -19,7 +19,7 @@
  *   agent-socket s        absolute path of the spirit.0 channel's socket (default: libvirt's)
  *   serial-log s          absolute path of a file the serial console is appended to
  *   arch s                "x86_64" (the only one the q35 profiles support)
- *   virt-type s           "kvm" (default) or "qemu" (TCG, no acceleration)
+ *   virt-type s           "kvm" (default; DefineVM: when the host offers it) or "qemu" (TCG)
  *   network s             libvirt network name; "" for none (default: profile)
  *   graphics s            "spice", "vnc" or "none" (default: profile)
  *   iommu b               a virtual IOMMU (intel) for the guest (default: profile)

@@ -23,10 +23,17 @@ def main():
     results = []
     for vm, method, signature, args in calls:
         try:
-            (path,) = bus.call_sync("org.crom.Spirit", "/org/crom/Spirit", "org.crom.Spirit.Manager", "GetVM",
-                                    GLib.Variant("(s)", (vm,)), None, Gio.DBusCallFlags.NONE, 10000, None).unpack()
+            # vm "" is a Manager method; a dict argument is an a{sv} of {key: [signature, value]}
+            if vm:
+                (path,) = bus.call_sync("org.crom.Spirit", "/org/crom/Spirit", "org.crom.Spirit.Manager", "GetVM",
+                                        GLib.Variant("(s)", (vm,)), None, Gio.DBusCallFlags.NONE, 10000,
+                                        None).unpack()
+                interface = "org.crom.Spirit.VM"
+            else:
+                path, interface = "/org/crom/Spirit", "org.crom.Spirit.Manager"
+            args = [{k: GLib.Variant(*v) for k, v in a.items()} if isinstance(a, dict) else a for a in args or []]
             params = GLib.Variant(signature, tuple(args)) if signature else None
-            bus.call_sync("org.crom.Spirit", path, "org.crom.Spirit.VM", method, params, None,
+            bus.call_sync("org.crom.Spirit", path, interface, method, params, None,
                           Gio.DBusCallFlags.NONE, 60000, None)
             results.append("ok")
         except GLib.Error as error:

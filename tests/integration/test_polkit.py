@@ -42,8 +42,17 @@ ALL_METHODS = [
     ["beta", "CreateSnapshot", "(s)", ["polkit"]],
     ["beta", "RevertSnapshot", "(s)", ["polkit"]],
     ["beta", "DeleteSnapshot", "(s)", ["polkit"]],
+    ["beta", "Retune", "(a{sv})", [{"cpus": ["u", 1], "balloon-period": ["u", 3]}]],
+    # Manager methods that change the host; the kernel path is made in setUpClass
+    ["", "DefineVM", "(sa{sv}b)", ["polkit-vm", {"profile": ["s", "linux"], "kernel": ["s", "@KERNEL@"],
+                                                 "network": ["s", ""], "cpus": ["u", 1]}, False]],
+    # page size 4 KiB: once authorized this is refused, so the host's pool is never touched
+    ["", "ReserveHugePages", "(tt)", [4, 1]],
 ]
-METHOD_NAMES = {m for _, m, _, _ in ALL_METHODS}
+METHOD_NAMES = {m for vm, m, _, _ in ALL_METHODS if vm}
+MANAGER_METHOD_NAMES = {m for vm, m, _, _ in ALL_METHODS if not vm}
+# what the allowing rule gets back: authorized, then refused for its arguments
+ALLOWED_RESULT = {"ReserveHugePages": "org.crom.Spirit.Error.InvalidArgument"}
 
 ALLOW_RULE = """
 polkit.addRule(function(action, subject) {
@@ -128,6 +137,11 @@ class PolkitTestBase(unittest.TestCase):
             None, None)
         cls.wait_name("org.freedesktop.PolicyKit1")
 
+        cls.kernel = os.path.join(cls.tmp, "vmlinuz")
+        with open(cls.kernel, "wb") as f:
+            f.write(b"\0" * 4096)
+        cls.calls = json.loads(json.dumps(ALL_METHODS).replace("@KERNEL@", cls.kernel))
+        env.setdefault("SPIRIT_PROFILES_DIR", os.path.join(SOURCE_ROOT, "data", "profiles"))
         cls.procs.append(subprocess.Popen([SPIRITD, "--uri", TEST_DRIVER_URI], env=env))
         cls.wait_name(BUS_NAME)
         manager = Gio.DBusProxy.new_sync(cls.bus, Gio.DBusProxyFlags.NONE, None, BUS_NAME, ROOT, MANAGER_IFACE, None)
@@ -169,17 +183,24 @@ class PolkitTestBase(unittest.TestCase):
                                          None, 0, 10000, None).unpack()
             (props,) = self.bus.call_sync(BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
                                           GLib.Variant("(s)", (VM_IFACE,)), None, 0, 10000, None).unpack()
-            state[name] = {k: props[k] for k in ("State", "Autostart", "Snapshots", "HasSavedState", "MemoryKiB")}
+            state[name] = {k: props[k] for k in ("State", "Autostart", "Snapshots", "HasSavedState", "MemoryKiB",
+                                                 "Vcpus")}
+        state["names"] = sorted(props["Name"] for props in self.all_vms())
         return state
+
+    def all_vms(self):
+        (objects,) = self.bus.call_sync(BUS_NAME, ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                        None, None, 0, 10000, None).unpack()
+        return [ifaces[VM_IFACE] for ifaces in objects.values() if VM_IFACE in ifaces]
 
 
 class PolkitDeniesTest(PolkitTestBase):
     def test_every_mutating_method_is_refused(self):
         before = self.vm_state()
-        results = self.call_as_user(ALL_METHODS)
+        results = self.call_as_user(self.calls)
         self.assertEqual(results[:-1], ["org.crom.Spirit.Error.NotAuthorized"] * len(ALL_METHODS))
         self.assertEqual(self.vm_state(), before)
-        self.assertEqual({m for _, m, _, _ in ALL_METHODS}, METHOD_NAMES)
+        self.assertNotIn("polkit-vm", before["names"])
 
     def test_every_method_of_the_interface_is_covered(self):
         xml = self.bus.call_sync(BUS_NAME, "/org/crom/Spirit/vm/local/11111111_1111_4111_8111_111111111111",
@@ -187,6 +208,11 @@ class PolkitDeniesTest(PolkitTestBase):
                                  None).unpack()[0]
         info = Gio.DBusNodeInfo.new_for_xml(xml).lookup_interface(VM_IFACE)
         self.assertEqual({m.name for m in info.methods}, METHOD_NAMES)
+        xml = self.bus.call_sync(BUS_NAME, ROOT, "org.freedesktop.DBus.Introspectable", "Introspect", None, None, 0,
+                                 10000, None).unpack()[0]
+        info = Gio.DBusNodeInfo.new_for_xml(xml).lookup_interface(MANAGER_IFACE)
+        reading = {"GetVM", "ListProfiles", "GetHugePages"}
+        self.assertEqual({m.name for m in info.methods} - reading, MANAGER_METHOD_NAMES)
 
     def test_reading_is_free(self):
         result = self.as_user([self.spiritctl, "--address", self.address, "--json", "vm", "list"])
@@ -208,9 +234,11 @@ class PolkitRuleAllowsTest(PolkitTestBase):
     rules = ALLOW_RULE
 
     def test_every_mutating_method_succeeds(self):
-        results = self.call_as_user(ALL_METHODS)
-        self.assertEqual(results[:-1], ["ok"] * len(ALL_METHODS))
+        results = self.call_as_user(self.calls)
+        self.assertEqual(results[:-1], [ALLOWED_RESULT.get(m, "ok") for _, m, _, _ in ALL_METHODS])
         state = self.vm_state()
+        self.assertIn("polkit-vm", state["names"])
+        self.assertEqual(state["beta"]["Vcpus"], 1)
         self.assertEqual(state["alpha"]["State"], "shutoff")
         self.assertEqual(state["gamma"]["State"], "shutoff")
         self.assertFalse(state["gamma"]["HasSavedState"])

@@ -93,8 +93,24 @@ libvirtd_answers() {
   timeout 10 virsh -c "$SPIRIT_LIBVIRT_URI" uri
 }
 
+# libvirtd finds hugetlbfs mounts only when it starts: mount one for 2 MB pages before, so that
+# VMs backed by huge pages (<memoryBacking><hugepages/>) can start. The pages themselves are
+# reserved when needed (nr_hugepages); an empty pool costs nothing.
+ensure_hugetlbfs() {
+  if awk '$3 == "hugetlbfs" { found = 1 } END { exit !found }' /proc/mounts; then
+    return 0
+  fi
+  mkdir -p /dev/hugepages
+  if mount -t hugetlbfs -o pagesize=2M hugetlbfs /dev/hugepages; then
+    log "mounted hugetlbfs (2 MB pages) on /dev/hugepages"
+  else
+    log "could not mount hugetlbfs on /dev/hugepages: VMs backed by huge pages will not start"
+  fi
+}
+
 start_libvirtd() {
   mkdir -p /var/log/libvirt
+  ensure_hugetlbfs
   log "starting libvirtd"
   # SPIRIT_LIBVIRTD_ARGS: extra arguments, e.g. "--listen -f FILE" for a test's own configuration.
   # shellcheck disable=SC2086 # word splitting of the arguments is wanted

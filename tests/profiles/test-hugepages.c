@@ -88,7 +88,7 @@ test_check_missing (void)
   assert_refused (error, SPIRIT_ERROR_INVALID_ARGUMENT,
                   "The VM needs 2048 2 MB pages, only 600 are free (1000 reserved): reserve 1448 "
                   "more (echo 2448 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages, or "
-                  "Spirit's ReserveHugepages call)");
+                  "spiritctl host hugepages --reserve 1448)");
   g_clear_error (&error);
 
   /* none reserved at all */

@@ -53,6 +53,32 @@ test_actions_exist_in_the_policy (void)
     }
 }
 
+/* Manager: DefineVM and ReserveHugePages change the host; the reading methods need nothing. */
+static void
+test_manager_methods (void)
+{
+  g_autofree char *policy = NULL;
+  g_autoptr (GError) error = NULL;
+  static const char *const mutating[][2] = {
+    { "DefineVM", "org.crom.Spirit.vm.define" },
+    { "ReserveHugePages", "org.crom.Spirit.host.hugepages" },
+  };
+
+  g_assert_true (g_file_get_contents (g_getenv ("SPIRIT_POLKIT_POLICY"), &policy, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (mutating); i++)
+    {
+      g_autofree char *needle = g_strdup_printf ("<action id=\"%s\">", mutating[i][1]);
+      g_assert_cmpstr (spirit_auth_action_for_method ("org.crom.Spirit.Manager", mutating[i][0]),
+                       ==, mutating[i][1]);
+      g_assert_nonnull (strstr (policy, needle));
+    }
+  g_assert_cmpstr (spirit_auth_action_for_method ("org.crom.Spirit.VM", "Retune"), ==,
+                   "org.crom.Spirit.vm.define");
+  g_assert_null (spirit_auth_action_for_method ("org.crom.Spirit.Manager", "ListProfiles"));
+  g_assert_null (spirit_auth_action_for_method ("org.crom.Spirit.Manager", "GetHugePages"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -61,5 +87,6 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/snapshot-action", test_snapshot_methods_use_the_snapshot_action);
   g_test_add_func ("/auth/unknown-denied", test_unknown_is_denied);
   g_test_add_func ("/auth/actions-in-policy", test_actions_exist_in_the_policy);
+  g_test_add_func ("/auth/manager-methods", test_manager_methods);
   return g_test_run ();
 }
