@@ -12,6 +12,7 @@
 
 #define ACTION_VM_CONTROL "org.crom.Spirit.vm.control"
 #define ACTION_VM_SNAPSHOT "org.crom.Spirit.vm.snapshot"
+#define ACTION_GPU_PASSTHROUGH "org.crom.Spirit.gpu.passthrough"
 
 typedef struct
 {
@@ -34,6 +35,8 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.VM", "CreateSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "RevertSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "DeleteSnapshot", ACTION_VM_SNAPSHOT },
+  { "org.crom.Spirit.GPU", "Passthrough", ACTION_GPU_PASSTHROUGH },
+  { "org.crom.Spirit.GPU", "Reclaim", ACTION_GPU_PASSTHROUGH },
 };
 
 struct _SpiritAuth

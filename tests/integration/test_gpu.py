@@ -1,0 +1,456 @@
+#!/usr/bin/python3
+"""org.crom.Spirit.GPU through spiritd: the swap's orchestration on the host (issue 5).
+
+spiritd runs on a private session bus over libvirt's test driver, against:
+- the fake sysfs tree of tests/gpu (fake-gpu-kernel: a process that plays the kernel, binding
+  and unbinding drivers and making device nodes as sysfs writes ask), through SPIRIT_SYSFS_ROOT;
+- python-dbusmock's logind and systemd templates on a private system bus. The HUD's user manager
+  is the same systemd mock (SPIRIT_USER_BUS_ADDRESS). StopUnit and StartUnit are replaced
+  (AddMethod) by versions that record, at the moment spiritd calls them, which driver the GPU
+  has and which inhibitors logind holds, so the order of the steps is checked from outside.
+
+Every case ends with the same checks: where the GPU's functions are, whether the HUD unit runs,
+whether an inhibitor is left, whether a journal is left.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import dbus
+import dbusmock
+
+import spirittest
+from spirittest import GLib, Gio, wait_until
+
+FAKE_KERNEL = spirittest._built("FAKE_GPU_KERNEL", "tests/gpu/fake-gpu-kernel")
+GPU = "0000:01:00.0"
+AUDIO = "0000:01:00.1"
+IGPU = "0000:00:02.0"
+GPU_PATH = "/org/crom/Spirit/gpu/0000_01_00_0"
+GPU_IFACE = "org.crom.Spirit.GPU"
+HUD = "nexus-hud.service"
+SYSTEMD_MANAGER = "org.freedesktop.systemd1.Manager"
+SYSTEMD_UNIT = "org.freedesktop.systemd1.Unit"
+LOGIND_MANAGER = "org.freedesktop.login1.Manager"
+TEST_IFACE = "org.crom.SpiritTest"  # the test's own methods on the systemd mock
+
+PASSTHROUGH_STEPS = ["sessions", "inhibit", "stop-hud", "check", "holders", "vtconsoles",
+                     "framebuffers", "driver_override", "unbind", "probe", "vfio-node", "define", "start-vm"]
+RECLAIM_STEPS = ["inhibit", "remove-hostdevs", "vfio-holders", "clear-override", "unbind-vfio",
+                 "probe-host", "host-nodes", "restore-vtconsoles", "start-hud"]
+
+# Runs in the systemd mock: records the GPU's driver and logind's inhibitors at the call, then
+# does what systemd does (job, ActiveState, JobRemoved), unless told to hang.
+_JOB_CODE = '''
+import json, os
+from gi.repository import GLib
+root = os.environ["SPIRIT_TEST_SYSFS_ROOT"]
+link = root + "/sys/bus/pci/devices/0000:01:00.0/driver"
+driver = os.path.basename(os.readlink(link)) if os.path.islink(link) else ""
+logind = dbus.SystemBus().get_object("org.freedesktop.login1", "/org/freedesktop/login1")
+inhibitors = [str(i[1]) for i in logind.ListInhibitors(dbus_interface="org.freedesktop.login1.Manager")]
+if not hasattr(self, "hud_log"):
+    self.hud_log = []
+self.hud_log.append(["%(verb)s", str(args[0]), driver, inhibitors])
+job_id = self.next_job_id
+self.next_job_id += 1
+job = "/org/freedesktop/systemd1/Job/%%d" %% job_id
+objects[self.units[str(args[0])]].UpdateProperties("org.freedesktop.systemd1.Unit", {"ActiveState": "%(state)s"})
+if not getattr(self, "%(verb)s_hangs", False):
+    # (exec'd code: the lambda sees only its own arguments)
+    GLib.idle_add(lambda s=self, i=job_id, j=job, u=args[0], d=dbus: s.EmitSignal(
+        "org.freedesktop.systemd1.Manager", "JobRemoved", "uoss",
+        [d.UInt32(i), d.ObjectPath(j), u, "done"]) and False)
+ret = job
+'''
+STOP_UNIT_CODE = _JOB_CODE % {"verb": "stop", "state": "inactive"}
+START_UNIT_CODE = _JOB_CODE % {"verb": "start", "state": "active"}
+
+
+class GpuTestCase(spirittest.SpiritTestCase):
+    non_viable = False
+    polkit_allowed = None  # None: --no-polkit; a list: the polkitd mock allows these actions
+    uri = spirittest.TEST_DRIVER_URI
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        dbusmock.DBusTestCase.start_system_bus()
+        cls.system_address = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
+        cls.system = dbus.bus.BusConnection(cls.system_address)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.system.close()
+        dbusmock.DBusTestCase.tearDownClass()
+        super().tearDownClass()
+
+    # --- the world around spiritd ----------------------------------------------------
+
+    def _stop_mock(self, proc, name):
+        proc.terminate()
+        proc.wait()
+        wait_until(lambda: not self.system.name_has_owner(name), timeout=10, what="%s to go" % name, poll=0.01)
+
+    def _stop_kernel(self):
+        self.kernel.stdin.close()
+        self.kernel.wait(timeout=30)
+        self.kernel.stdout.close()
+
+    def setUp(self):
+        self.mocks = []
+        self.kernel = subprocess.Popen([FAKE_KERNEL] + (["--non-viable"] if self.non_viable else []),
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(self._stop_kernel)
+        self.root = self.kernel.stdout.readline().strip()
+        self.assertTrue(self.root.startswith("/"), "fake-gpu-kernel printed no root")
+        self.state_dir = tempfile.mkdtemp(prefix="spirit-gpu-state-")
+        self.addCleanup(shutil.rmtree, self.state_dir, True)
+        os.environ["SPIRIT_TEST_SYSFS_ROOT"] = self.root
+
+        proc, self.logind = dbusmock.DBusTestCase.spawn_server_template("logind", {}, stdout=subprocess.DEVNULL)
+        self.addCleanup(self._stop_mock, proc, "org.freedesktop.login1")
+        self.logind_mock = dbus.Interface(self.logind, dbusmock.MOCK_IFACE)
+        self.logind_mock.AddSession("c1", "seat0", dbus.UInt32(1000), "alice", True)
+
+        proc, self.systemd = dbusmock.DBusTestCase.spawn_server_template("systemd", {}, stdout=subprocess.DEVNULL)
+        self.addCleanup(self._stop_mock, proc, "org.freedesktop.systemd1")
+        self.systemd_mock = dbus.Interface(self.systemd, dbusmock.MOCK_IFACE)
+        self.systemd_mock.AddMockUnit(HUD)
+        self.systemd_mock.AddMethod(SYSTEMD_MANAGER, "StopUnit", "ss", "o", STOP_UNIT_CODE)
+        self.systemd_mock.AddMethod(SYSTEMD_MANAGER, "StartUnit", "ss", "o", START_UNIT_CODE)
+        self.systemd_mock.AddMethod(TEST_IFACE, "GetHudLog", "", "s",
+                                    "import json\nret = json.dumps(getattr(self, 'hud_log', []))")
+        self.systemd_mock.AddMethod(TEST_IFACE, "ClearHudLog", "", "", "self.hud_log = []")
+        self.systemd_mock.AddMethod(TEST_IFACE, "SetHangs", "sb", "", "setattr(self, args[0] + '_hangs', bool(args[1]))")
+        self.systemd_test = dbus.Interface(self.systemd, TEST_IFACE)
+        self.systemd.StartUnit(HUD, "replace", dbus_interface=SYSTEMD_MANAGER)
+        self.systemd_test.ClearHudLog()
+
+        if self.polkit_allowed is not None:
+            proc, polkitd = dbusmock.DBusTestCase.spawn_server_template("polkitd", {}, stdout=subprocess.DEVNULL)
+            self.addCleanup(self._stop_mock, proc, "org.freedesktop.PolicyKit1")
+            dbus.Interface(polkitd, dbusmock.MOCK_IFACE).SetAllowed(self.polkit_allowed)
+            self.spiritd_args = []
+
+        self.progress = []
+        self.extra_env = {}
+        super().setUp()
+        self._progress_sub = self.bus.signal_subscribe(
+            spirittest.BUS_NAME, GPU_IFACE, "Progress", None, None, Gio.DBusSignalFlags.NONE,
+            lambda conn, sender, path, iface, sig, params: self.progress.append(params.unpack()[0]))
+
+    def tearDown(self):
+        self.bus.signal_unsubscribe(self._progress_sub)
+        super().tearDown()
+
+    def gpu_env(self):
+        env = {
+            "SPIRIT_SYSFS_ROOT": self.root,
+            "SPIRIT_STATE_DIR": self.state_dir,
+            "SPIRIT_USER_BUS_ADDRESS": self.system_address,
+            "SPIRIT_GPU_UNIT_TIMEOUT_MS": "1500",
+            "SPIRIT_GPU_STEP_TIMEOUT_MS": "1500",
+        }
+        env.update(self.extra_env)
+        return env
+
+    def start_daemon(self, extra_args=None, env=None, wait_connected=True):
+        full = self.gpu_env()
+        full.update(env or {})
+        super().start_daemon(extra_args, env=full, wait_connected=wait_connected)
+
+    def restart_daemon(self, **env):
+        self.assertEqual(self.stop_daemon(), 0, self.daemon.output())
+        self.extra_env = env
+        self.start_daemon()
+
+    # --- reading the state -------------------------------------------------------------
+
+    def gpu_prop(self, name):
+        reply = self.bus.call_sync(spirittest.BUS_NAME, GPU_PATH, spirittest.PROPS_IFACE, "Get",
+                                   GLib.Variant("(ss)", (GPU_IFACE, name)), GLib.VariantType("(v)"),
+                                   Gio.DBusCallFlags.NONE, 10000, None)
+        return reply.unpack()[0]
+
+    def call_gpu(self, method, args, timeout_ms=60000):
+        self.bus.call_sync(spirittest.BUS_NAME, GPU_PATH, GPU_IFACE, method, args, None,
+                           Gio.DBusCallFlags.NONE, timeout_ms, None)
+        spirittest.drain_main_context()
+
+    def passthrough(self, vm="beta", force=False):
+        self.call_gpu("Passthrough", GLib.Variant("(sb)", (vm, force)))
+
+    def reclaim(self, force=False):
+        self.call_gpu("Reclaim", GLib.Variant("(b)", (force,)))
+
+    def driver(self, address):
+        link = os.path.join(self.root, "sys/bus/pci/devices", address, "driver")
+        return os.path.basename(os.readlink(link)) if os.path.islink(link) else None
+
+    def hud_state(self):
+        path = self.systemd.GetUnit(HUD, dbus_interface=SYSTEMD_MANAGER)
+        unit = self.system.get_object("org.freedesktop.systemd1", path)
+        return str(unit.Get(SYSTEMD_UNIT, "ActiveState", dbus_interface=dbus.PROPERTIES_IFACE))
+
+    def hud_log(self):
+        return json.loads(self.systemd_test.GetHudLog())
+
+    def inhibitors(self):
+        return [str(i[1]) for i in self.logind.ListInhibitors(dbus_interface=LOGIND_MANAGER)]
+
+    def journals(self):
+        return [f for f in os.listdir(self.state_dir) if f.endswith(".journal")]
+
+    def assert_on_host(self, hud_active=True):
+        """The GPU is on its host drivers, the HUD runs, nothing is held or left behind."""
+        self.assertEqual(self.driver(GPU), "nouveau")
+        self.assertEqual(self.driver(AUDIO), "snd_hda_intel")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "dev/vfio/1")))
+        self.assertTrue(os.path.exists(os.path.join(self.root, "dev/dri/card1")) or
+                        os.path.exists(os.path.join(self.root, "dev/dri/card0")))
+        self.assertEqual(self.gpu_prop("State"), "host")
+        self.assertEqual(self.gpu_prop("Owner"), "host")
+        self.assertEqual(self.gpu_prop("Driver"), "nouveau")
+        if hud_active:
+            self.assertEqual(self.hud_state(), "active")
+        wait_until(lambda: not self.inhibitors(), timeout=5, what="the inhibitor to be released", poll=0.02)
+        self.assertEqual(self.journals(), [])
+
+    def assert_in_vm(self, vm="beta"):
+        self.assertEqual(self.driver(GPU), "vfio-pci")
+        self.assertEqual(self.driver(AUDIO), "vfio-pci")
+        self.assertTrue(os.path.exists(os.path.join(self.root, "dev/vfio/1")))
+        self.assertEqual(self.gpu_prop("State"), "vm")
+        self.assertEqual(self.gpu_prop("Owner"), self.vm_path(vm))
+        self.assertEqual(self.gpu_prop("OwnerName"), vm)
+        self.assertEqual(self.gpu_prop("Driver"), "vfio-pci")
+        self.assertEqual(self.vm_prop(vm, "State"), "running")
+        self.assertEqual(self.hud_state(), "inactive")
+
+
+class GpuSwapTest(GpuTestCase):
+    def test_objects(self):
+        objects = self.bus.call_sync(spirittest.BUS_NAME, spirittest.ROOT, "org.freedesktop.DBus.ObjectManager",
+                                     "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE, 10000,
+                                     None).unpack()[0]
+        self.assertIn(GPU_PATH, objects)
+        self.assertIn("/org/crom/Spirit/gpu/0000_00_02_0", objects)
+        gpu = objects[GPU_PATH][GPU_IFACE]
+        self.assertEqual(gpu["Address"], GPU)
+        self.assertEqual(gpu["Driver"], "nouveau")
+        self.assertEqual(gpu["HostDriver"], "nouveau")
+        self.assertEqual(gpu["Functions"], [GPU, AUDIO])
+        self.assertEqual(gpu["IommuGroup"], 1)
+        self.assertEqual(sorted(gpu["GroupMembers"]), sorted(["0000:00:01.0", GPU, AUDIO]))
+        self.assertTrue(gpu["Viable"])
+        self.assertEqual(gpu["State"], "host")
+        self.assertEqual(gpu["Owner"], "host")
+        self.assertTrue(gpu["Name"])
+
+    def test_passthrough_then_reclaim(self):
+        self.passthrough("beta")
+        self.assert_in_vm("beta")
+        self.assertEqual(self.progress, PASSTHROUGH_STEPS)
+        # The HUD was stopped while the GPU was still on nouveau, with the inhibitor held.
+        self.assertEqual(self.hud_log(), [["stop", HUD, "nouveau", ["Spirit"]]])
+        wait_until(lambda: not self.inhibitors(), timeout=5, what="the inhibitor to go", poll=0.02)
+        self.assertEqual(self.journals(), ["gpu-%s.journal" % GPU])
+
+        self.progress.clear()
+        self.reclaim(force=True)
+        self.assert_on_host()
+        self.assertEqual(self.progress, ["inhibit", "stop-vm"] + RECLAIM_STEPS[1:])
+        # The HUD was started again once the GPU was back on nouveau, inhibitor still held.
+        self.assertEqual(self.hud_log()[-1], ["start", HUD, "nouveau", ["Spirit"]])
+        self.assertEqual(self.vm_prop("beta", "State"), "shutoff")
+
+        # And once more: the way back left everything as it was.
+        self.passthrough("beta")
+        self.assert_in_vm("beta")
+
+    def test_vm_shutdown_takes_the_gpu_back(self):
+        self.passthrough("beta")
+        self.assert_in_vm("beta")
+        self.call_vm("beta", "ForceStop")
+        wait_until(lambda: self.gpu_prop("State") == "host", timeout=20, what="the GPU to come back",
+                   poll=0.05)
+        self.assert_on_host()
+        self.assertEqual([entry[0] for entry in self.hud_log()], ["stop", "start"])
+
+    def test_reclaim_refuses_while_vm_runs(self):
+        self.passthrough("beta")
+        self.assert_dbus_error("org.crom.Spirit.Error.InvalidState", self.reclaim, False,
+                               contains=["beta", "running"])
+        self.assert_in_vm("beta")
+
+    def test_forced_past_holders_and_sessions(self):
+        node = os.path.join(self.root, "dev/dri/card1")
+        if not os.path.exists(node):
+            node = os.path.join(self.root, "dev/dri/card0")
+        with open(node, "rb") as stdin:
+            holder = subprocess.Popen(["sleep", "600"], stdin=stdin)
+        try:
+            msg = self.assert_dbus_error("org.crom.Spirit.Error.Busy", self.passthrough, "beta",
+                                         contains=["holders", "sleep", "(pid %d)" % holder.pid])
+            self.assert_on_host()
+            self.assertEqual(self.hud_log()[-1][0], "start", msg)  # stopped, then started again
+            self.passthrough("beta", force=True)
+            self.assertEqual(holder.wait(timeout=10), -signal.SIGTERM)
+            self.assert_in_vm("beta")
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait()
+
+
+class GpuBadRequestTest(GpuTestCase):
+    def assert_unchanged(self):
+        self.assert_on_host()
+        self.assertEqual(self.hud_log(), [])
+
+    def test_unknown_vm(self):
+        self.assert_dbus_error("org.crom.Spirit.Error.NoSuchVM", self.passthrough, "nope", contains="nope")
+        self.assert_unchanged()
+
+    def test_running_vm(self):
+        self.assert_dbus_error("org.crom.Spirit.Error.InvalidState", self.passthrough, "alpha",
+                               contains=["alpha", "running"])
+        self.assert_unchanged()
+
+    def test_reclaim_on_host(self):
+        self.assert_dbus_error("org.crom.Spirit.Error.InvalidState", self.reclaim, True,
+                               contains="on the host already")
+        self.assert_unchanged()
+
+    def test_already_passed_through(self):
+        self.passthrough("beta")
+        self.assert_dbus_error("org.crom.Spirit.Error.InvalidState", self.passthrough, "gamma",
+                               contains=["already passed through", "beta"])
+        self.assert_in_vm("beta")
+
+    def test_graphical_session(self):
+        path = self.logind_mock.AddSession("c2", "seat0", dbus.UInt32(1000), "alice", True)
+        session = self.system.get_object("org.freedesktop.login1", path)
+        dbus.Interface(session, dbusmock.MOCK_IFACE).UpdateProperties(
+            "org.freedesktop.login1.Session", {"Type": "wayland"})
+        self.assert_dbus_error("org.crom.Spirit.Error.Busy", self.passthrough, "beta",
+                               contains=["sessions", "session c2 of alice (wayland)"])
+        self.assert_unchanged()
+        self.passthrough("beta", force=True)
+        self.assert_in_vm("beta")
+
+
+class GpuNonViableTest(GpuTestCase):
+    non_viable = True
+
+    def test_non_viable_group(self):
+        self.assertFalse(self.gpu_prop("Viable"))
+        self.assertIn("0000:00:1f.2", self.gpu_prop("ViabilityProblem"))
+        self.assert_dbus_error("org.crom.Spirit.Error.NotSupported", self.passthrough, "beta",
+                               contains=["0000:00:1f.2", "SATA"])
+        self.assertEqual(self.driver(GPU), "nouveau")
+        self.assertEqual(self.driver("0000:00:1f.2"), "ahci")
+        self.assertEqual(self.hud_state(), "active")
+        self.assertEqual(self.hud_log(), [])
+        self.assertEqual(self.journals(), [])
+
+
+class GpuNotAuthorizedTest(GpuTestCase):
+    polkit_allowed = ["org.crom.Spirit.vm.control"]
+
+    def test_not_authorized(self):
+        self.assert_dbus_error("org.crom.Spirit.Error.NotAuthorized", self.passthrough, "beta",
+                               contains="org.crom.Spirit.gpu.passthrough")
+        self.assert_dbus_error("org.crom.Spirit.Error.NotAuthorized", self.reclaim, True,
+                               contains="org.crom.Spirit.gpu.passthrough")
+        self.assert_on_host()
+        self.assertEqual(self.hud_log(), [])
+
+
+# sysfs faults (SPIRIT_SYSFS_FAIL, see docs/gpu-swap.md) of the way to vfio-pci: step → rule
+SYSFS_FAULTS = {
+    "vtconsoles": "write:/sys/class/vtconsole/vtcon1/bind=0",
+    "driver_override": "write:/sys/bus/pci/devices/0000:01:00.1/driver_override=vfio-pci",
+    "unbind": "write:/sys/bus/pci/drivers/snd_hda_intel/unbind",
+    "probe": "write:/sys/bus/pci/drivers_probe=0000:01:00.1",
+}
+
+
+class GpuFaultTest(GpuTestCase):
+    def assert_rolled_back(self, step, error_name="org.crom.Spirit.Error.Failed", **env):
+        self.restart_daemon(**env)
+        msg = self.assert_dbus_error(error_name, self.passthrough, "beta", contains=step)
+        self.assert_on_host()
+        self.assertEqual(self.vm_prop("beta", "State"), "shutoff")
+        return msg
+
+    def test_sysfs_write_errors(self):
+        for step, rule in SYSFS_FAULTS.items():
+            with self.subTest(step=step):
+                msg = self.assert_rolled_back(step, SPIRIT_SYSFS_FAIL=rule)
+                self.assertIn("rolled back", msg)
+
+    def test_probe_ignored_times_out(self):
+        msg = self.assert_rolled_back("probe", "org.crom.Spirit.Error.Timeout",
+                                      SPIRIT_SYSFS_FAIL="write:/sys/bus/pci/drivers_probe=0000:01:00.0,drop")
+        self.assertIn("Timed out", msg)
+
+    def test_orchestration_steps_fail(self):
+        for step in ["sessions", "inhibit", "stop-hud", "define", "start-vm"]:
+            with self.subTest(step=step):
+                msg = self.assert_rolled_back(step, SPIRIT_GPU_FAIL=step)
+                self.assertIn("injected", msg)
+
+    def test_hud_does_not_stop_in_time(self):
+        self.systemd_test.SetHangs("stop", True)
+        msg = self.assert_rolled_back("stop-hud", "org.crom.Spirit.Error.Timeout")
+        self.assertIn("did not end within 1.5 s", msg)
+        self.assertEqual([entry[0] for entry in self.hud_log()], ["stop", "start"])
+
+    def test_reclaim_faults_heal(self):
+        faults = {
+            "unbind-vfio": {"SPIRIT_SYSFS_FAIL": "write:/sys/bus/pci/drivers/vfio-pci/unbind"},
+            "probe-host": {"SPIRIT_SYSFS_FAIL": "write:/sys/bus/pci/drivers_probe=0000:01:00.1,nth=2"},
+            "start-hud": {"SPIRIT_GPU_FAIL": "start-hud"},
+        }
+        for step, env in faults.items():
+            with self.subTest(step=step):
+                self.restart_daemon(**env)
+                self.passthrough("beta")
+                self.assert_in_vm("beta")
+                self.reclaim(force=True)
+                self.assert_on_host()
+
+    def test_crash_after_each_step_is_repaired(self):
+        crashes = PASSTHROUGH_STEPS[1:] + ["stop-vm", "remove-hostdevs", "unbind-vfio", "probe-host", "start-hud"]
+        for step in crashes:
+            with self.subTest(step=step):
+                self.restart_daemon(SPIRIT_GPU_CRASH=step)
+                reclaiming = step not in PASSTHROUGH_STEPS
+                if reclaiming:
+                    self.passthrough("beta")
+                    self.assert_in_vm("beta")
+                with self.assertRaises(GLib.Error):
+                    if reclaiming:
+                        self.reclaim(force=True)
+                    else:
+                        self.passthrough("beta")
+                self.assertEqual(self.daemon.process.wait(timeout=20), 70, self.daemon.output())
+                self.assertEqual(self.journals(), ["gpu-%s.journal" % GPU])
+                self.extra_env = {}
+                self.start_daemon()
+                wait_until(lambda: self.gpu_prop("State") == "host", timeout=20,
+                           what="the GPU back on the host after a crash before %s" % step, poll=0.05)
+                self.assert_on_host()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
