@@ -8,6 +8,7 @@
 #include <locale.h>
 
 #include "spiritctl-client.h"
+#include "spiritctl-gpu.h"
 #include "spiritctl-vm.h"
 
 static const char *description =
@@ -29,6 +30,9 @@ static const char *description =
      "  vm snapshot delete VM NAME      Delete a snapshot\n"
      "  vm snapshot list VM             List snapshots\n"
      "  vm watch                        Print VM state changes as they happen\n"
+     "  gpu status                      Show the GPUs: state, owner, drivers, IOMMU group\n"
+     "  gpu passthrough VM [--force]    Give the GPU to a VM (stops the HUD, starts the VM)\n"
+     "  gpu reclaim [--force]           Take the GPU back from its VM (restarts the HUD)\n"
      "\n"
      "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
      "The exit status is 0 on success, 1 when the service refused (its message is\n"
@@ -41,6 +45,8 @@ main (int argc, char **argv)
   g_autofree char *address = NULL;
   g_autofree char *host = NULL;
   int timeout = 0;
+  gboolean force = FALSE;
+  g_autofree char *gpu = NULL;
   g_auto (GStrv) args = NULL;
   const GOptionEntry entries[] = {
     { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Talk to a development instance on the session bus"), NULL },
@@ -48,6 +54,8 @@ main (int argc, char **argv)
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
     { "host", 'H', 0, G_OPTION_ARG_STRING, &host, N_("\"vm list\": only the VMs of this host"), N_("HOST") },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, N_("Seconds \"vm stop\" waits for the guest (default 120)"), N_("SECONDS") },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("\"gpu passthrough\": past graphical sessions and processes using the GPU; \"gpu reclaim\": turn the VM off"), NULL },
+    { "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu, N_("\"gpu\" commands: the GPU at this PCI address"), N_("ADDRESS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, NULL },
     { NULL }
@@ -56,6 +64,7 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   SpiritctlClient client = { 0 };
   SpiritctlVmOptions vm_options = { 0 };
+  SpiritctlGpuOptions gpu_options = { 0 };
   guint nargs;
   int status;
 
@@ -109,6 +118,12 @@ main (int argc, char **argv)
 
   if (g_str_equal (args[0], "vm"))
     status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
+  else if (g_str_equal (args[0], "gpu"))
+    {
+      gpu_options.force = force;
+      gpu_options.gpu = gpu;
+      status = spiritctl_gpu_command (&client, &gpu_options, (int) nargs - 1, args + 1);
+    }
   else if (g_str_equal (args[0], "status"))
     status = spiritctl_status_command (&client);
   else

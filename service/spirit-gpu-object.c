@@ -21,6 +21,10 @@ struct _SpiritGpuObject
   gboolean pending;  /* a journal waits for libvirt */
   SpiritVm *vm;      /* the VM that has (or gets) the GPU */
   gulong vm_state_id;
+  /* Passthrough's reply waits until the VM object shows it running, so a caller that gets the
+   * reply sees the new state (as with every VM method); bounded by a timeout. */
+  GDBusMethodInvocation *reply_when_running;
+  guint reply_timeout_id;
 };
 
 G_DEFINE_FINAL_TYPE (SpiritGpuObject, spirit_gpu_object, G_TYPE_OBJECT)
@@ -39,8 +43,27 @@ spirit_gpu_object_path_for (const char *address)
 }
 
 static void
+spirit_gpu_object_send_deferred_reply (SpiritGpuObject *self)
+{
+  g_clear_handle_id (&self->reply_timeout_id, g_source_remove);
+  if (self->reply_when_running != NULL)
+    g_dbus_method_invocation_return_value (g_steal_pointer (&self->reply_when_running), NULL);
+}
+
+static gboolean
+on_reply_timeout (gpointer user_data)
+{
+  SpiritGpuObject *self = user_data;
+
+  self->reply_timeout_id = 0;
+  spirit_gpu_object_send_deferred_reply (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 spirit_gpu_object_unwatch_vm (SpiritGpuObject *self)
 {
+  spirit_gpu_object_send_deferred_reply (self);
   if (self->vm != NULL)
     g_clear_signal_handler (&self->vm_state_id, spirit_vm_get_skeleton (self->vm));
   g_clear_object (&self->vm);
@@ -236,6 +259,8 @@ on_vm_state (GObject *skeleton, GParamSpec *pspec, gpointer user_data)
   if (self->busy || self->vm == NULL
       || !g_str_equal (spirit_dbus_gpu_get_state (self->iface), "vm"))
     return;
+  if (!g_str_equal (spirit_vm_get_state (self->vm), "shutoff"))
+    spirit_gpu_object_send_deferred_reply (self);
   if (vm_state_is_down (spirit_vm_get_state (self->vm)))
     {
       g_message ("%s is %s: taking the GPU %s back", spirit_vm_get_name (self->vm),
@@ -286,13 +311,13 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
   SpiritGpuObject *self = SPIRIT_GPU_OBJECT (source);
   GDBusMethodInvocation *invocation = user_data; /* owned, or NULL */
   g_autoptr (GError) error = NULL;
-  const char *direction;
+  g_autofree char *direction = NULL;
 
   self->busy = FALSE;
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     g_message ("GPU %s: %s", self->address, error->message);
 
-  direction = spirit_gpu_run_get_direction (self->run);
+  direction = g_strdup (spirit_gpu_run_get_direction (self->run));
   if (g_str_equal (direction, "vm"))
     spirit_gpu_object_set_state (self, "vm");
   else if (g_str_equal (direction, "host"))
@@ -309,6 +334,13 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   if (error != NULL)
     g_dbus_method_invocation_take_error (invocation, spirit_gpu_error_to_dbus (error));
+  else if (g_str_equal (direction, "vm") && self->vm != NULL
+           && !g_str_equal (spirit_vm_get_state (self->vm), "running"))
+    {
+      self->reply_when_running = invocation;
+      self->reply_timeout_id = g_timeout_add_seconds (5, on_reply_timeout, self);
+      spirit_vm_refresh (self->vm);
+    }
   else
     g_dbus_method_invocation_return_value (invocation, NULL);
 }

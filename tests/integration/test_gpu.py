@@ -232,7 +232,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
         self.assertEqual(self.gpu_prop("Owner"), self.vm_path(vm))
         self.assertEqual(self.gpu_prop("OwnerName"), vm)
         self.assertEqual(self.gpu_prop("Driver"), "vfio-pci")
-        self.assertEqual(self.vm_prop(vm, "State"), "running")
+        wait_until(lambda: self.vm_prop(vm, "State") == "running", timeout=10, what="%s running" % vm)
         self.assertEqual(self.hud_state(), "inactive")
 
 
@@ -309,6 +309,47 @@ class GpuSwapTest(GpuTestCase):
             if holder.poll() is None:
                 holder.kill()
                 holder.wait()
+
+
+class GpuSpiritctlTest(GpuTestCase):
+    def test_status_passthrough_reclaim(self):
+        out = self.spiritctl("gpu", "status", check=0).stdout.decode()
+        self.assertIn(GPU + "  ", out)
+        self.assertIn("on the host", out)
+        self.assertIn("nouveau", out)
+        self.assertIn("group 1: ", out)
+        self.assertIn(IGPU, out)
+
+        # Two GPUs: the one that is not the boot GPU is meant.
+        result = self.spiritctl("gpu", "passthrough", "beta", check=0)
+        out = result.stdout.decode()
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "[ 1/13] Looking for graphical sessions on the GPU's seat (sessions)")
+        self.assertIn("[ 3/13] Stopping the HUD (stop-hud)", lines)
+        self.assertEqual(lines[-1], "GPU %s is now in beta" % GPU)
+        self.assert_in_vm("beta")
+
+        gpus = self.spiritctl_json("gpu", "status")
+        gpu = [g for g in gpus if g["Address"] == GPU][0]
+        self.assertEqual((gpu["State"], gpu["OwnerName"], gpu["Driver"]), ("vm", "beta", "vfio-pci"))
+
+        result = self.spiritctl("gpu", "reclaim", check=1)
+        self.assertIn("beta is running", result.stderr.decode())
+        out = self.spiritctl("gpu", "reclaim", "--force", check=0).stdout.decode()
+        self.assertIn("(start-hud)", out)
+        self.assertEqual(out.splitlines()[-1], "GPU %s is back on the host" % GPU)
+        self.assert_on_host()
+
+    def test_errors(self):
+        result = self.spiritctl("gpu", "passthrough", "nope", check=1)
+        self.assertIn("No VM named 'nope'", result.stderr.decode())
+        result = self.spiritctl("gpu", "passthrough", "beta", "--gpu", "0000:09:00.0", check=1)
+        self.assertIn("No GPU at 0000:09:00.0", result.stderr.decode())
+        self.spiritctl("gpu", check=2)
+        self.spiritctl("gpu", "passthrough", check=2)
+        self.spiritctl("gpu", "explode", check=2)
+        self.assert_on_host()
+        self.assertEqual(self.hud_log(), [])
 
 
 class GpuBadRequestTest(GpuTestCase):
