@@ -30,5 +30,9 @@ expect "start stop save snapshot" spiritctl vm s
 expect "revert" spiritctl vm snapshot r
 expect "on off" spiritctl vm autostart alpha ""
 expect "--json" spiritctl --js
+expect "gpu" spiritctl g
+expect "passthrough" spiritctl gpu pa
+expect "reclaim" spiritctl --gpu 0000:01:00.0 gpu r
+expect "--force" spiritctl gpu passthrough alpha --fo
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail

@@ -75,7 +75,7 @@ START_UNIT_CODE = _JOB_CODE % {"verb": "start", "state": "active"}
 
 
 class GpuTestCase(spirittest.SpiritTestCase):
-    non_viable = False
+    tree = None  # fake-gpu-kernel's variant: None, "--non-viable" or "--iommu-off"
     polkit_allowed = None  # None: --no-polkit; a list: the polkitd mock allows these actions
     uri = spirittest.TEST_DRIVER_URI
 
@@ -106,7 +106,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
 
     def setUp(self):
         self.mocks = []
-        self.kernel = subprocess.Popen([FAKE_KERNEL] + (["--non-viable"] if self.non_viable else []),
+        self.kernel = subprocess.Popen([FAKE_KERNEL] + ([self.tree] if self.tree else []),
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.addCleanup(self._stop_kernel)
         self.root = self.kernel.stdout.readline().strip()
@@ -390,7 +390,7 @@ class GpuBadRequestTest(GpuTestCase):
 
 
 class GpuNonViableTest(GpuTestCase):
-    non_viable = True
+    tree = "--non-viable"
 
     def test_non_viable_group(self):
         self.assertFalse(self.gpu_prop("Viable"))
@@ -399,6 +399,20 @@ class GpuNonViableTest(GpuTestCase):
                                contains=["0000:00:1f.2", "SATA"])
         self.assertEqual(self.driver(GPU), "nouveau")
         self.assertEqual(self.driver("0000:00:1f.2"), "ahci")
+        self.assertEqual(self.hud_state(), "active")
+        self.assertEqual(self.hud_log(), [])
+        self.assertEqual(self.journals(), [])
+
+
+class GpuIommuOffTest(GpuTestCase):
+    tree = "--iommu-off"
+
+    def test_iommu_off(self):
+        self.assertFalse(self.gpu_prop("Viable"))
+        self.assertEqual(self.gpu_prop("IommuGroup"), -1)
+        self.assert_dbus_error("org.crom.Spirit.Error.NotSupported", self.passthrough, "beta",
+                               contains="IOMMU is off")
+        self.assertEqual(self.driver(GPU), "nouveau")
         self.assertEqual(self.hud_state(), "active")
         self.assertEqual(self.hud_log(), [])
         self.assertEqual(self.journals(), [])
