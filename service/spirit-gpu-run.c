@@ -332,6 +332,7 @@ journal_write (SpiritGpuRun *run, GError **error)
   g_autoptr (GVariant) journal = g_variant_ref_sink (run_to_journal (run));
   g_autofree char *text = g_variant_print (journal, TRUE);
   g_autofree char *path = spirit_gpu_journal_path (run->config->state_dir, run->gpu_address);
+  g_autofree char *tmp = g_strconcat (path, ".new", NULL);
 
   if (g_mkdir_with_parents (run->config->state_dir, 0700) < 0)
     {
@@ -340,8 +341,21 @@ journal_write (SpiritGpuRun *run, GError **error)
                    run->config->state_dir, g_strerror (saved));
       return FALSE;
     }
-  return g_file_set_contents_full (
-    path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+  /* Written to a temporary file and renamed over the journal: a spiritd killed at any point
+   * leaves the old journal or the new one, never a mixture. No fsync: the journal is for a
+   * crashed or killed spiritd; after a power loss the kernel starts again with the GPU on its
+   * host drivers, and only the VM's definition (libvirt's, durable) remembers the swap. An fsync
+   * per step would cost more than the steps themselves. */
+  if (!g_file_set_contents_full (tmp, text, -1, G_FILE_SET_CONTENTS_NONE, 0600, error))
+    return FALSE;
+  if (g_rename (tmp, path) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not rename %s to %s: %s", tmp, path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
