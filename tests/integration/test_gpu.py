@@ -430,6 +430,80 @@ class GpuNotAuthorizedTest(GpuTestCase):
         self.assertEqual(self.hud_log(), [])
 
 
+class GpuUmockdevTest(spirittest.SpiritTestCase):
+    """Discovery and live updates through udev: spiritd under umockdev's preload library, on a
+    testbed with the GPU, its audio, their IOMMU group and bridge, and a second GPU whose group
+    also holds a SATA controller. A driver change in the testbed followed by its uevent reaches
+    the GPU object's properties (SpiritGpuMonitor → rediscovery → PropertiesChanged)."""
+
+    def setUp(self):
+        gi_require = spirittest.gi.require_version
+        gi_require("UMockdev", "1.0")
+        from gi.repository import UMockdev
+        self.testbed = UMockdev.Testbed.new()
+        self.troot = self.testbed.get_root_dir()
+        self.add_pci("0000:00:01.0", "0x060400", "0x8086", "0x1901", "pcieport", 1)
+        self.gpu_syspath = self.add_pci(GPU, "0x030000", "0x10de", "0x2484", "nouveau", 1)
+        self.add_pci(AUDIO, "0x040300", "0x10de", "0x228b", "snd_hda_intel", 1)
+        self.add_pci("0000:02:00.0", "0x030000", "0x1002", "0x73bf", "amdgpu", 5)
+        self.add_pci("0000:00:1f.2", "0x010601", "0x8086", "0xa352", "ahci", 5)
+        for driver in ("nouveau", "snd_hda_intel", "amdgpu", "ahci", "pcieport", "vfio-pci"):
+            os.makedirs(os.path.join(self.troot, "sys/bus/pci/drivers", driver), exist_ok=True)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        self.umockdev_env = {
+            "UMOCKDEV_DIR": self.troot,
+            "LD_PRELOAD": "libumockdev-preload.so.0",
+            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0",
+        }
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        del self.testbed
+
+    def add_pci(self, address, class_code, vendor, device, driver, group):
+        syspath = self.testbed.add_device(
+            "pci", address, None,
+            ["class", class_code, "vendor", vendor, "device", device, "driver_override", "(null)"],
+            ["PCI_SLOT_NAME", address, "ID_VENDOR_FROM_DATABASE", "Testbed Vendor",
+             "ID_MODEL_FROM_DATABASE", "Model " + address])
+        self.testbed.set_attribute_link(syspath, "driver", "../../bus/pci/drivers/" + driver)
+        groups = os.path.join(self.troot, "sys/kernel/iommu_groups/%d/devices" % group)
+        os.makedirs(groups, exist_ok=True)
+        os.symlink("../../../.." + syspath[len("/sys"):], os.path.join(groups, address))
+        self.testbed.set_attribute_link(syspath, "iommu_group", "../../kernel/iommu_groups/%d" % group)
+        return syspath
+
+    def start_daemon(self, extra_args=None, env=None, wait_connected=True):
+        full = dict(self.umockdev_env)
+        full.update(env or {})
+        super().start_daemon(extra_args, env=full, wait_connected=wait_connected)
+
+    def gpu(self, path):
+        return Gio.DBusProxy.new_sync(self.bus, Gio.DBusProxyFlags.NONE, None, spirittest.BUS_NAME, path,
+                                      GPU_IFACE, None)
+
+    def test_discovery_and_udev_updates(self):
+        gpu = self.gpu(GPU_PATH)
+        prop = lambda name: gpu.get_cached_property(name).unpack()  # noqa: E731
+        self.assertEqual(prop("Name"), "Testbed Vendor Model %s" % GPU)
+        self.assertEqual(prop("Driver"), "nouveau")
+        self.assertEqual(prop("Functions"), [GPU, AUDIO])
+        self.assertEqual(sorted(prop("GroupMembers")), ["0000:00:01.0", GPU, AUDIO])
+        self.assertTrue(prop("Viable"))
+
+        other = self.gpu("/org/crom/Spirit/gpu/0000_02_00_0")
+        self.assertFalse(other.get_cached_property("Viable").unpack())
+        self.assertIn("0000:00:1f.2", other.get_cached_property("ViabilityProblem").unpack())
+
+        # Another program binds vfio-pci: the uevent reaches the object.
+        os.unlink(os.path.join(self.troot, self.gpu_syspath[1:], "driver"))
+        self.testbed.set_attribute_link(self.gpu_syspath, "driver", "../../bus/pci/drivers/vfio-pci")
+        self.testbed.uevent(self.gpu_syspath, "bind")
+        wait_until(lambda: prop("Driver") == "vfio-pci", timeout=10, what="Driver to follow the uevent")
+        self.assertEqual(prop("HostDriver"), "nouveau")
+
+
 # sysfs faults (SPIRIT_SYSFS_FAIL, see docs/gpu-swap.md) of the way to vfio-pci: step → rule
 SYSFS_FAULTS = {
     "vtconsoles": "write:/sys/class/vtconsole/vtcon1/bind=0",
