@@ -635,3 +635,9 @@ spirit_gpu_object_get_address (SpiritGpuObject *self)
 {
   return self->address;
 }
+
+gboolean
+spirit_gpu_object_is_busy (SpiritGpuObject *self)
+{
+  return self->busy;
+}

@@ -43,6 +43,9 @@ void spirit_gpu_object_refresh (SpiritGpuObject *self);
 void spirit_gpu_object_recover (SpiritGpuObject *self, SpiritGpuRun *run, gboolean libvirt_ready);
 void spirit_gpu_object_recover_pending (SpiritGpuObject *self);
 
+/* Whether a swap runs on its thread now. */
+gboolean spirit_gpu_object_is_busy (SpiritGpuObject *self);
+
 char *spirit_gpu_object_path_for (const char *address);
 
 G_END_DECLS

@@ -52,6 +52,17 @@ spirit_gpu_service_dispose (GObject *object)
       GHashTableIter iter;
       gpointer value;
 
+      /* spiritd is exiting: a swap under way is let finish (each of its steps has a deadline),
+       * so the GPU is not left half moved and its thread does not outlive the objects. */
+      g_hash_table_iter_init (&iter, self->gpus);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (spirit_gpu_object_is_busy (value))
+          {
+            g_message ("Waiting for the swap of the GPU %s to finish",
+                       spirit_gpu_object_get_address (value));
+            while (spirit_gpu_object_is_busy (value))
+              g_main_context_iteration (NULL, TRUE);
+          }
       g_hash_table_iter_init (&iter, self->gpus);
       while (g_hash_table_iter_next (&iter, NULL, &value))
         spirit_object_tree_remove (self->tree, spirit_gpu_object_get_object_path (value));

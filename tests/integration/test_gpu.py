@@ -544,6 +544,21 @@ class GpuFaultTest(GpuTestCase):
         self.assertIn("did not end within 1.5 s", msg)
         self.assertEqual([entry[0] for entry in self.hud_log()], ["stop", "start"])
 
+    def test_sigterm_during_a_swap(self):
+        """spiritd told to exit mid-swap lets the swap finish (here: roll back) before it exits."""
+        self.systemd_test.SetHangs("stop", True)
+        replies = []
+        self.bus.call(spirittest.BUS_NAME, GPU_PATH, GPU_IFACE, "Passthrough", GLib.Variant("(sb)", ("beta", False)),
+                      None, Gio.DBusCallFlags.NONE, 30000, None, lambda bus, res: replies.append(res))
+        wait_until(lambda: "stop-hud" in self.progress, timeout=10, what="the stop-hud step")
+        self.daemon.process.terminate()
+        self.assertEqual(self.daemon.process.wait(timeout=30), 0, self.daemon.output())
+        self.assertIn("Waiting for the swap of the GPU %s to finish" % GPU, self.daemon.output())
+        self.assertEqual(self.journals(), [])
+        self.start_daemon()
+        self.assert_on_host()
+        self.assertEqual([entry[0] for entry in self.hud_log()], ["stop", "start"])
+
     def test_reclaim_faults_heal(self):
         faults = {
             "unbind-vfio": {"SPIRIT_SYSFS_FAIL": "write:/sys/bus/pci/drivers/vfio-pci/unbind"},
