@@ -119,7 +119,9 @@ spirit_gpu_object_publish (SpiritGpuObject *self, SpiritGpu *gpu)
   g_autofree char *driver = spirit_pci_read_driver (self->address, NULL);
   const char *vendor = spirit_gpu_get_vendor_name (gpu);
   const char *model = spirit_gpu_get_model_name (gpu);
-  const char *host_driver = spirit_gpu_get_host_driver (gpu, self->address);
+  /* While the GPU is away, discovery sees vfio-pci: the swap (or its journal) knows better. */
+  const char *host_driver = self->run ? spirit_gpu_run_get_host_driver (self->run, self->address)
+                                      : spirit_gpu_get_host_driver (gpu, self->address);
   g_autofree char *name = NULL;
 
   if (vendor && model)
@@ -577,7 +579,9 @@ spirit_gpu_object_recover_pending (SpiritGpuObject *self)
   else if (key != NULL)
     g_message ("The VM of the GPU journal is gone (%s)", error ? error->message : key);
   g_message ("Taking the GPU %s back to the host after an interrupted swap", self->address);
-  spirit_gpu_object_start_reclaim (self, NULL, TRUE);
+  /* Not forced: a process (a QEMU libvirt no longer knows) that still holds /dev/vfio/GROUP is
+   * named in the error, not killed; Reclaim with force does that. */
+  spirit_gpu_object_start_reclaim (self, NULL, FALSE);
 }
 
 void

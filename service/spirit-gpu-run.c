@@ -214,6 +214,12 @@ spirit_gpu_run_get_phase (SpiritGpuRun *run)
   return spirit_vfio_swap_get_phase (run->swap);
 }
 
+const char *
+spirit_gpu_run_get_host_driver (SpiritGpuRun *run, const char *address)
+{
+  return spirit_vfio_swap_get_host_driver (run->swap, address);
+}
+
 gboolean
 spirit_gpu_run_needs_libvirt (SpiritGpuRun *run)
 {

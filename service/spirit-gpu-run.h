@@ -66,6 +66,8 @@ const char *spirit_gpu_run_get_vm_key (SpiritGpuRun *run);
 const char *spirit_gpu_run_get_direction (SpiritGpuRun *run);
 gboolean spirit_gpu_run_needs_libvirt (SpiritGpuRun *run);
 SpiritVfioPhase spirit_gpu_run_get_phase (SpiritGpuRun *run);
+/* The driver the function returns to, as the swap (or its journal) knows it; NULL: unknown. */
+const char *spirit_gpu_run_get_host_driver (SpiritGpuRun *run, const char *address);
 
 gboolean spirit_gpu_run_passthrough (SpiritGpuRun *run, GError **error);
 gboolean spirit_gpu_run_reclaim (SpiritGpuRun *run, GError **error);

@@ -232,6 +232,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
         self.assertEqual(self.gpu_prop("Owner"), self.vm_path(vm))
         self.assertEqual(self.gpu_prop("OwnerName"), vm)
         self.assertEqual(self.gpu_prop("Driver"), "vfio-pci")
+        self.assertEqual(self.gpu_prop("HostDriver"), "nouveau")
         wait_until(lambda: self.vm_prop(vm, "State") == "running", timeout=10, what="%s running" % vm)
         self.assertEqual(self.hud_state(), "inactive")
 
