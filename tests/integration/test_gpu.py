@@ -277,6 +277,16 @@ class GpuSwapTest(GpuTestCase):
         self.passthrough("beta")
         self.assert_in_vm("beta")
 
+    def test_hud_not_running_is_left_alone(self):
+        self.systemd.StopUnit(HUD, "replace", dbus_interface=SYSTEMD_MANAGER)
+        self.systemd_test.ClearHudLog()
+        self.passthrough("beta")
+        self.assert_in_vm("beta")
+        self.reclaim(force=True)
+        self.assert_on_host(hud_active=False)
+        self.assertEqual(self.hud_state(), "inactive")
+        self.assertEqual(self.hud_log(), [])
+
     def test_vm_shutdown_takes_the_gpu_back(self):
         self.passthrough("beta")
         self.assert_in_vm("beta")
