@@ -106,28 +106,37 @@ print_gpu (SpiritDBusGpu *gpu)
   g_autofree char *members = g_strjoinv (" ", (char **)spirit_dbus_gpu_get_group_members (gpu));
   const char *state = spirit_dbus_gpu_get_state (gpu);
   const char *step = spirit_dbus_gpu_get_step (gpu);
+  const char *owner = spirit_dbus_gpu_get_owner_name (gpu);
+  g_autofree char *where = NULL;
 
   g_print ("%s  %s%s\n", spirit_dbus_gpu_get_address (gpu), spirit_dbus_gpu_get_name (gpu),
            spirit_dbus_gpu_get_boot_vga (gpu) ? _ (" (boot GPU)") : "");
   if (g_str_equal (state, "host"))
-    g_print ("  %-10s %s\n", _ ("State:"), _ ("on the host"));
+    where = g_strdup (_ ("on the host"));
+  else if (g_str_equal (state, "vm"))
+    where = g_strdup_printf (_ ("in the VM %s"), owner);
+  else if (g_str_equal (state, "to-vm"))
+    where = g_strdup_printf (_ ("moving to the VM %s (step %s)"), owner, step);
+  else if (g_str_equal (state, "to-host"))
+    where = g_strdup_printf (_ ("coming back from %s (step %s)"), owner, step);
   else
-    g_print ("  %-10s %s, %s %s%s%s%s\n", _ ("State:"), state, _ ("VM"),
-             spirit_dbus_gpu_get_owner_name (gpu), *step ? " (" : "", step, *step ? ")" : "");
-  g_print ("  %-10s %s", _ ("Driver:"),
+    where
+      = g_strdup_printf (_ ("stuck on the way back from %s: run 'spiritctl gpu reclaim'"), owner);
+  g_print ("  %-12s %s\n", _ ("State:"), where);
+  g_print ("  %-12s %s", _ ("Driver:"),
            *spirit_dbus_gpu_get_driver (gpu) ? spirit_dbus_gpu_get_driver (gpu) : _ ("none"));
   if (*spirit_dbus_gpu_get_host_driver (gpu))
     g_print (_ (" (on the host: %s)"), spirit_dbus_gpu_get_host_driver (gpu));
-  g_print ("\n  %-10s %s\n", _ ("Functions:"), functions);
+  g_print ("\n  %-12s %s\n", _ ("Functions:"), functions);
   if (spirit_dbus_gpu_get_iommu_group (gpu) < 0)
-    g_print ("  %-10s %s\n", _ ("IOMMU:"), _ ("off"));
+    g_print ("  %-12s %s\n", _ ("IOMMU:"), _ ("off"));
   else
-    g_print ("  %-10s %s %d: %s\n", _ ("IOMMU:"), _ ("group"),
+    g_print ("  %-12s %s %d: %s\n", _ ("IOMMU:"), _ ("group"),
              spirit_dbus_gpu_get_iommu_group (gpu), members);
   if (spirit_dbus_gpu_get_viable (gpu))
-    g_print ("  %-10s %s\n", _ ("Passthrough:"), _ ("possible"));
+    g_print ("  %-12s %s\n", _ ("Passthrough:"), _ ("possible"));
   else
-    g_print ("  %-10s %s\n", _ ("Passthrough:"), spirit_dbus_gpu_get_viability_problem (gpu));
+    g_print ("  %-12s %s\n", _ ("Passthrough:"), spirit_dbus_gpu_get_viability_problem (gpu));
 }
 
 static void

@@ -343,6 +343,9 @@ class GpuSpiritctlTest(GpuTestCase):
         gpus = self.spiritctl_json("gpu", "status")
         gpu = [g for g in gpus if g["Address"] == GPU][0]
         self.assertEqual((gpu["State"], gpu["OwnerName"], gpu["Driver"]), ("vm", "beta", "vfio-pci"))
+        out = self.spiritctl("gpu", "status", check=0).stdout.decode()
+        self.assertIn("  State:       in the VM beta\n", out)
+        self.assertIn("  Driver:      vfio-pci (on the host: nouveau)\n", out)
 
         result = self.spiritctl("gpu", "reclaim", check=1)
         self.assertIn("beta is running", result.stderr.decode())
