@@ -391,6 +391,27 @@ class GpuBadRequestTest(GpuTestCase):
                                contains=["already passed through", "beta"])
         self.assert_in_vm("beta")
 
+    def test_two_passthroughs_at_once(self):
+        results = []
+        for vm in ("beta", "gamma"):
+            self.bus.call(spirittest.BUS_NAME, GPU_PATH, GPU_IFACE, "Passthrough", GLib.Variant("(sb)", (vm, False)),
+                          None, Gio.DBusCallFlags.NONE, 30000, None,
+                          lambda bus, res, vm=vm: results.append((vm, self._finish(bus, res))))
+        wait_until(lambda: len(results) == 2, timeout=30, what="both replies")
+        results.sort()
+        self.assertEqual(results[0], ("beta", None))
+        # gamma is paused anyway; either way it gets a registered refusal and beta keeps the GPU.
+        self.assertEqual(results[1][0], "gamma")
+        self.assertIn(results[1][1], ("org.crom.Spirit.Error.Busy", "org.crom.Spirit.Error.InvalidState"))
+        self.assert_in_vm("beta")
+
+    def _finish(self, bus, res):
+        try:
+            bus.call_finish(res)
+            return None
+        except GLib.Error as error:
+            return spirittest.remote_error_name(error)
+
     def test_graphical_session(self):
         path = self.logind_mock.AddSession("c2", "seat0", dbus.UInt32(1000), "alice", True)
         session = self.system.get_object("org.freedesktop.login1", path)
