@@ -65,6 +65,7 @@ config_clear (SpiritGpuRunConfig *config)
   g_free (config->state_dir);
   g_free (config->hud_unit);
   g_free (config->user_bus_address);
+  g_free (config->user_runtime_dir);
   g_free (config->seat);
   g_strfreev (config->fail_steps);
   g_free (config->crash_step);
@@ -101,6 +102,7 @@ spirit_gpu_run_config_new_from_env (gboolean allow_test_knobs)
       if (g_getenv ("SPIRIT_HUD_UNIT"))
         set_str (&config->hud_unit, g_getenv ("SPIRIT_HUD_UNIT"));
       config->user_bus_address = g_strdup (g_getenv ("SPIRIT_USER_BUS_ADDRESS"));
+      config->user_runtime_dir = g_strdup (g_getenv ("SPIRIT_USER_RUNTIME_DIR"));
       config->unit_timeout_ms = env_uint ("SPIRIT_GPU_UNIT_TIMEOUT_MS", config->unit_timeout_ms);
       config->step_timeout_ms = env_uint ("SPIRIT_GPU_STEP_TIMEOUT_MS", config->step_timeout_ms);
       if (g_getenv ("SPIRIT_GPU_FAIL"))
@@ -498,7 +500,8 @@ run_user_manager (SpiritGpuRun *run, GError **error)
 {
   if (run->config->user_bus_address == NULL && !run->hud_uid_known)
     return NULL;
-  return spirit_gpu_user_manager_connect (run->config->user_bus_address, run->hud_uid, error);
+  return spirit_gpu_user_manager_connect (run->config->user_bus_address,
+                                          run->config->user_runtime_dir, run->hud_uid, error);
 }
 
 static void

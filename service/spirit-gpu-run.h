@@ -24,7 +24,8 @@ typedef struct
 {
   char *state_dir;        /* journal files; STATE_DIRECTORY, else /var/lib/spirit */
   char *hud_unit;         /* the HUD's user unit, "nexus-hud.service" */
-  char *user_bus_address; /* NULL: the user manager of the HUD's user, /run/user/UID/bus */
+  char *user_bus_address; /* tests: the HUD's user manager on this message bus */
+  char *user_runtime_dir; /* tests: instead of /run/user/UID (its systemd/private and bus) */
   char *seat;             /* the GPU's seat, "seat0" */
   guint unit_timeout_ms;  /* how long a unit's stop or start job may take */
   guint step_timeout_ms;  /* each sysfs step's deadline (SpiritVfioSwap) */

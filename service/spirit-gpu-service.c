@@ -23,10 +23,15 @@ void
 spirit_gpu_service_apply_test_knobs (gboolean allow)
 {
   static const char *const knobs[] = {
-    "SPIRIT_SYSFS_ROOT",          "SPIRIT_SYSFS_FAIL",
-    "SPIRIT_STATE_DIR",           "SPIRIT_HUD_UNIT",
-    "SPIRIT_USER_BUS_ADDRESS",    "SPIRIT_GPU_UNIT_TIMEOUT_MS",
-    "SPIRIT_GPU_STEP_TIMEOUT_MS", "SPIRIT_GPU_FAIL",
+    "SPIRIT_SYSFS_ROOT",
+    "SPIRIT_SYSFS_FAIL",
+    "SPIRIT_STATE_DIR",
+    "SPIRIT_HUD_UNIT",
+    "SPIRIT_USER_BUS_ADDRESS",
+    "SPIRIT_USER_RUNTIME_DIR",
+    "SPIRIT_GPU_UNIT_TIMEOUT_MS",
+    "SPIRIT_GPU_STEP_TIMEOUT_MS",
+    "SPIRIT_GPU_FAIL",
     "SPIRIT_GPU_CRASH",
   };
 

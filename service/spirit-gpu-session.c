@@ -16,6 +16,13 @@
 #define SYSTEMD_UNIT "org.freedesktop.systemd1.Unit"
 #define CALL_TIMEOUT_MS 25000
 
+/* The manager's bus name: none on a direct connection (its private socket). */
+static const char *
+systemd_name (GDBusConnection *manager)
+{
+  return g_dbus_connection_get_unique_name (manager) != NULL ? SYSTEMD_NAME : NULL;
+}
+
 void
 spirit_seat_session_free (SpiritSeatSession *session)
 {
@@ -128,11 +135,36 @@ spirit_logind_list_seat_sessions (GDBusConnection *system_bus, const char *seat,
 }
 
 GDBusConnection *
-spirit_gpu_user_manager_connect (const char *address, guint uid, GError **error)
+spirit_gpu_user_manager_connect (const char *address,
+                                 const char *runtime_dir,
+                                 guint uid,
+                                 GError **error)
 {
-  g_autofree char *own = address ? NULL : g_strdup_printf ("unix:path=/run/user/%u/bus", uid);
+  g_autofree char *own_dir = runtime_dir ? NULL : g_strdup_printf ("/run/user/%u", uid);
+  g_autofree char *private_socket = NULL;
+  g_autofree char *bus = NULL;
+  g_autoptr (GError) private_error = NULL;
+  GDBusConnection *connection;
 
-  return g_dbus_connection_new_for_address_sync (address ? address : own,
+  if (address != NULL)
+    return g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+        | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
+  /* The user manager's own socket: a direct connection that systemd accepts from root, and
+   * that exists whether or not the user runs a D-Bus daemon. */
+  private_socket
+    = g_strdup_printf ("unix:path=%s/systemd/private", runtime_dir ? runtime_dir : own_dir);
+  connection = g_dbus_connection_new_for_address_sync (
+    private_socket, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, &private_error);
+  if (connection != NULL)
+    return connection;
+  /* Else the user's bus, where the manager is org.freedesktop.systemd1. */
+  g_debug ("No private socket of the user manager of %u (%s); trying the user's bus", uid,
+           private_error->message);
+  bus = g_strdup_printf ("unix:path=%s/bus", runtime_dir ? runtime_dir : own_dir);
+  return g_dbus_connection_new_for_address_sync (bus,
                                                  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
                                                    | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                                  NULL, NULL, error);
@@ -150,9 +182,10 @@ spirit_systemd_unit_is_active (GDBusConnection *manager,
   const char *path;
 
   *active = FALSE;
-  reply = g_dbus_connection_call_sync (
-    manager, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit", g_variant_new ("(s)", unit),
-    G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &local_error);
+  reply
+    = g_dbus_connection_call_sync (manager, systemd_name (manager), SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                   "GetUnit", g_variant_new ("(s)", unit), G_VARIANT_TYPE ("(o)"),
+                                   G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &local_error);
   if (reply == NULL)
     {
       g_autofree char *remote = g_dbus_error_get_remote_error (local_error);
@@ -163,7 +196,7 @@ spirit_systemd_unit_is_active (GDBusConnection *manager,
       return FALSE;
     }
   g_variant_get (reply, "(&o)", &path);
-  state = get_property (manager, SYSTEMD_NAME, path, SYSTEMD_UNIT, "ActiveState", error);
+  state = get_property (manager, systemd_name (manager), path, SYSTEMD_UNIT, "ActiveState", error);
   if (state == NULL)
     return FALSE;
   *active = g_strcmp0 (g_variant_get_string (state, NULL), "active") == 0
@@ -224,14 +257,14 @@ spirit_systemd_run_job (
                                                      on_job_removed, &wait, NULL);
   /* systemd sends job signals only to subscribed clients; a manager without Subscribe is fine. */
   g_clear_pointer (&reply, g_variant_unref);
-  reply = g_dbus_connection_call_sync (manager, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                       "Subscribe", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
-                                       CALL_TIMEOUT_MS, NULL, NULL);
+  reply = g_dbus_connection_call_sync (manager, systemd_name (manager), SYSTEMD_PATH,
+                                       SYSTEMD_MANAGER, "Subscribe", NULL, NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
   g_clear_pointer (&reply, g_variant_unref);
-  reply
-    = g_dbus_connection_call_sync (manager, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, method,
-                                   g_variant_new ("(ss)", unit, "replace"), G_VARIANT_TYPE ("(o)"),
-                                   G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, error);
+  reply = g_dbus_connection_call_sync (
+    manager, systemd_name (manager), SYSTEMD_PATH, SYSTEMD_MANAGER, method,
+    g_variant_new ("(ss)", unit, "replace"), G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE,
+    CALL_TIMEOUT_MS, NULL, error);
   if (reply == NULL)
     goto out;
   g_variant_get (reply, "(&o)", &job);

@@ -34,7 +34,13 @@ int spirit_logind_inhibit (GDBusConnection *system_bus,
 GPtrArray *
 spirit_logind_list_seat_sessions (GDBusConnection *system_bus, const char *seat, GError **error);
 
-GDBusConnection *spirit_gpu_user_manager_connect (const char *address, guint uid, GError **error);
+/* A connection to the systemd user manager of uid: its private socket
+ * (RUNTIME_DIR/systemd/private, a direct connection), else the user's bus (RUNTIME_DIR/bus);
+ * RUNTIME_DIR is /run/user/UID unless given. Or the message bus at address, when given (tests). */
+GDBusConnection *spirit_gpu_user_manager_connect (const char *address,
+                                                  const char *runtime_dir,
+                                                  guint uid,
+                                                  GError **error);
 
 gboolean spirit_systemd_unit_is_active (GDBusConnection *manager,
                                         const char *unit,

@@ -366,6 +366,49 @@ class GpuSpiritctlTest(GpuTestCase):
         self.assertEqual(self.hud_log(), [])
 
 
+class GpuPrivateSocketTest(GpuTestCase):
+    """The HUD's user manager reached as in production: a direct connection to its private socket
+    (RUNTIME_DIR/systemd/private; SPIRIT_USER_RUNTIME_DIR stands for /run/user/UID), no bus name,
+    JobRemoved after Subscribe. tests/gpu/fake-user-manager.py plays that manager."""
+
+    def setUp(self):
+        self.runtime_dir = tempfile.mkdtemp(prefix="spirit-gpu-user-")
+        self.addCleanup(shutil.rmtree, self.runtime_dir, True)
+        self.user_log = os.path.join(self.runtime_dir, "calls.log")
+        self.user_manager = subprocess.Popen(
+            [sys.executable, os.path.join(spirittest.TESTS, "gpu", "fake-user-manager.py"),
+             self.runtime_dir, HUD, self.user_log], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(self._stop_user_manager)
+        self.assertEqual(self.user_manager.stdout.readline().strip(), "ready")
+        super().setUp()
+
+    def _stop_user_manager(self):
+        self.user_manager.stdin.close()
+        self.user_manager.wait(timeout=30)
+        self.user_manager.stdout.close()
+
+    def gpu_env(self):
+        env = super().gpu_env()
+        del env["SPIRIT_USER_BUS_ADDRESS"]
+        env["SPIRIT_USER_RUNTIME_DIR"] = self.runtime_dir
+        return env
+
+    def calls(self):
+        with open(self.user_log, encoding="utf-8") as f:
+            return [line.strip() for line in f if not line.startswith("Subscribe")]
+
+    def test_hud_through_the_private_socket(self):
+        self.passthrough("beta")
+        self.assertEqual(self.driver(GPU), "vfio-pci")
+        self.assertEqual(self.calls(), ["GetUnit %s" % HUD, "StopUnit %s" % HUD])
+        self.reclaim(force=True)
+        self.assertEqual(self.driver(GPU), "nouveau")
+        self.assertEqual(self.calls()[-1], "StartUnit %s" % HUD)
+        self.assertEqual(self.gpu_prop("State"), "host")
+        # The systemd mock on the system bus (the SPIRIT_USER_BUS_ADDRESS of the other tests) saw nothing.
+        self.assertEqual(self.hud_log(), [])
+
+
 class GpuBadRequestTest(GpuTestCase):
     def assert_unchanged(self):
         self.assert_on_host()
