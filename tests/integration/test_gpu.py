@@ -621,6 +621,32 @@ class GpuFaultTest(GpuTestCase):
         self.assertIn("did not end within 1.5 s", msg)
         self.assertEqual([entry[0] for entry in self.hud_log()], ["stop", "start"])
 
+    def test_restart_keeps_the_gpu_with_a_running_vm(self):
+        """A spiritd that stops while a VM has the GPU finds it there at its next start: the journal
+        says vfio, the VM runs, so the GPU stays, and the VM's shutdown still brings it back."""
+        self.passthrough("beta")
+        self.assert_in_vm("beta")
+        self.assertEqual(self.stop_daemon(), 0, self.daemon.output())
+        self.assertEqual(self.journals(), ["gpu-%s.journal" % GPU])
+        # The test driver forgets its state with its connection: a node where beta runs stands for
+        # libvirt's memory of the running VM.
+        with open(spirittest.TEST_DRIVER_XML, encoding="utf-8") as f:
+            node = f.read()
+        beta = node.index("<name>beta</name>")
+        end = node.index("</domain>", beta)
+        node = node[:beta] + node[beta:end].replace(">5</test:runstate>", ">1</test:runstate>") + node[end:]
+        path = os.path.join(self.state_dir, "node.xml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(node)
+        self.uri = "test://" + path
+        self.start_daemon()
+        wait_until(lambda: self.gpu_prop("State") == "vm", timeout=20, what="the GPU adopted by beta", poll=0.05)
+        self.assert_in_vm("beta")
+        self.assertIn("beta still holds the GPU %s: keeping it there" % GPU, self.daemon.output())
+        self.call_vm("beta", "ForceStop")
+        wait_until(lambda: self.gpu_prop("State") == "host", timeout=20, what="the GPU back", poll=0.05)
+        self.assert_on_host()
+
     def test_sigterm_during_a_swap(self):
         """spiritd told to exit mid-swap lets the swap finish (here: roll back) before it exits."""
         self.systemd_test.SetHangs("stop", True)
