@@ -9,6 +9,7 @@
 
 #include "spiritctl-client.h"
 #include "spiritctl-create.h"
+#include "spiritctl-gpu.h"
 #include "spiritctl-line.h"
 #include "spiritctl-vm.h"
 
@@ -44,6 +45,9 @@ static const char *description =
      "  @VM --pause|--resume|--start|--stop|--snapshot save [NAME]\n"
      "  run LINE                        Run one line of the @target language\n"
      "  shell                           Type @target lines at a prompt (history, completion)\n"
+     "  gpu status                      Show the GPUs: state, owner, drivers, IOMMU group\n"
+     "  gpu passthrough VM [--force]    Give the GPU to a VM (stops the HUD, starts the VM)\n"
+     "  gpu reclaim [--force]           Take the GPU back from its VM (restarts the HUD)\n"
      "\n"
      "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
      "The exit status is 0 on success, 1 when the service refused (its message is\n"
@@ -56,6 +60,8 @@ main (int argc, char **argv)
   g_autofree char *address = NULL;
   g_autofree char *host = NULL;
   int timeout = 0;
+  gboolean force = FALSE;
+  g_autofree char *gpu = NULL;
   g_auto (GStrv) args = NULL;
   const GOptionEntry entries[] = {
     { "session", 0, 0, G_OPTION_ARG_NONE, &session, N_("Talk to a development instance on the session bus"), NULL },
@@ -63,6 +69,8 @@ main (int argc, char **argv)
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), NULL },
     { "host", 'H', 0, G_OPTION_ARG_STRING, &host, N_("\"vm list\": only the VMs of this host"), N_("HOST") },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, N_("Seconds \"vm stop\" waits for the guest (default 120)"), N_("SECONDS") },
+    { "force", 'f', 0, G_OPTION_ARG_NONE, &force, N_("\"gpu passthrough\": past graphical sessions and processes using the GPU; \"gpu reclaim\": turn the VM off"), NULL },
+    { "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu, N_("\"gpu\" commands: the GPU at this PCI address"), N_("ADDRESS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, NULL },
     { NULL }
@@ -72,6 +80,7 @@ main (int argc, char **argv)
   SpiritctlClient client = { 0 };
   SpiritctlVmOptions vm_options = { 0 };
   g_autofree char *at_line = NULL;
+  SpiritctlGpuOptions gpu_options = { 0 };
   guint nargs;
   int status;
   /* "vm create", "vm retune" and "host" parse their own options: cut them off first. */
@@ -147,6 +156,12 @@ main (int argc, char **argv)
     status = spiritctl_profiles_command (&client);
   else if (g_str_equal (args[0], "vm"))
     status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
+  else if (g_str_equal (args[0], "gpu"))
+    {
+      gpu_options.force = force;
+      gpu_options.gpu = gpu;
+      status = spiritctl_gpu_command (&client, &gpu_options, (int) nargs - 1, args + 1);
+    }
   else if (g_str_equal (args[0], "status"))
     status = spiritctl_status_command (&client);
   else

@@ -14,6 +14,7 @@
 #define ACTION_VM_SNAPSHOT "org.crom.Spirit.vm.snapshot"
 #define ACTION_VM_DEFINE "org.crom.Spirit.vm.define"
 #define ACTION_HOST_HUGEPAGES "org.crom.Spirit.host.hugepages"
+#define ACTION_GPU_PASSTHROUGH "org.crom.Spirit.gpu.passthrough"
 
 typedef struct
 {
@@ -39,6 +40,8 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.VM", "Retune", ACTION_VM_DEFINE },
   { "org.crom.Spirit.Manager", "DefineVM", ACTION_VM_DEFINE },
   { "org.crom.Spirit.Manager", "ReserveHugePages", ACTION_HOST_HUGEPAGES },
+  { "org.crom.Spirit.GPU", "Passthrough", ACTION_GPU_PASSTHROUGH },
+  { "org.crom.Spirit.GPU", "Reclaim", ACTION_GPU_PASSTHROUGH },
 };
 
 struct _SpiritAuth

@@ -14,6 +14,7 @@
 #include "spirit-auth.h"
 #include "spirit-config.h"
 #include "spirit-error.h"
+#include "spirit-gpu-service.h"
 #include "spirit-manager.h"
 
 #define SPIRIT_BUS_NAME "org.crom.Spirit"
@@ -153,6 +154,7 @@ main (int argc, char **argv)
     }
   if (verbose)
     g_log_set_debug_enabled (TRUE);
+  spirit_gpu_service_apply_test_knobs (session);
   g_log_set_writer_func (spirit_log_writer, NULL, NULL);
 
   if (!gvir_init_object_check (NULL, NULL, &error))

@@ -8,6 +8,7 @@
 #include "spirit-manager.h"
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
+#include "spirit-gpu-service.h"
 #include "spirit-host.h"
 #include "spirit-manager-define.h"
 #include "spirit-vm.h"
@@ -21,6 +22,7 @@ struct _SpiritManager
   SpiritObjectTree *tree; /* every VM object of every host */
   SpiritDBusManager *iface;
   GPtrArray *hosts; /* SpiritHost*, in configuration order */
+  SpiritGpuService *gpus; /* the GPU objects, in the same tree */
 };
 
 G_DEFINE_FINAL_TYPE (SpiritManager, spirit_manager, G_TYPE_OBJECT)
@@ -30,6 +32,7 @@ spirit_manager_dispose (GObject *object)
 {
   SpiritManager *self = SPIRIT_MANAGER (object);
 
+  g_clear_object (&self->gpus);
   g_clear_pointer (&self->hosts, g_ptr_array_unref);
   g_clear_pointer (&self->tree, spirit_object_tree_free);
   g_clear_object (&self->iface);
@@ -76,6 +79,8 @@ on_host_connected_changed (SpiritHost *host, GParamSpec *pspec, gpointer user_da
   spirit_dbus_manager_set_hosts (self->iface, g_variant_builder_end (builder));
   spirit_dbus_manager_set_connected (self->iface, all);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
+  if (all && self->gpus != NULL)
+    spirit_gpu_service_libvirt_ready (self->gpus);
 }
 
 /* --- GetVM ----------------------------------------------------------------------------- */
@@ -128,7 +133,7 @@ spirit_manager_describe_down_hosts (SpiritManager *self)
 }
 
 /* Resolves name / UUID / host/name to exactly one VM, or sets a readable error. */
-static SpiritVm *
+SpiritVm *
 spirit_manager_lookup (SpiritManager *self, const char *name, GError **error)
 {
   g_autoptr (GPtrArray) matches = g_ptr_array_new ();
@@ -240,6 +245,7 @@ spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *
       g_ptr_array_add (self->hosts, host);
     }
   g_assert (self->hosts->len > 0);
+  self->gpus = spirit_gpu_service_new (self->tree, auth, (SpiritGpuVmLookup) spirit_manager_lookup, self);
   spirit_dbus_manager_set_uri (self->iface, spirit_host_get_uri (g_ptr_array_index (self->hosts, 0)));
   on_host_connected_changed (NULL, NULL, self);
 
@@ -260,6 +266,7 @@ spirit_manager_export (SpiritManager *self, GError **error)
 void
 spirit_manager_start (SpiritManager *self)
 {
+  spirit_gpu_service_start (self->gpus);
   for (guint i = 0; i < self->hosts->len; i++)
     spirit_host_start (g_ptr_array_index (self->hosts, i));
 }

@@ -21,5 +21,7 @@ G_DECLARE_FINAL_TYPE (SpiritManager, spirit_manager, SPIRIT, MANAGER, GObject)
 SpiritManager *spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *config);
 gboolean spirit_manager_export (SpiritManager *self, GError **error);
 void spirit_manager_start (SpiritManager *self);
+/* Finds a VM by "name", "UUID" or "HOST/NAME"; a registered error names what exists. */
+struct _SpiritVm *spirit_manager_lookup (SpiritManager *self, const char *name, GError **error);
 
 G_END_DECLS

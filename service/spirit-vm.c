@@ -587,3 +587,9 @@ spirit_vm_get_host (SpiritVm *self)
 {
   return self->host;
 }
+
+GVirDomain *
+spirit_vm_get_domain (SpiritVm *self)
+{
+  return self->domain;
+}

@@ -28,6 +28,8 @@ const char *spirit_vm_get_object_path (SpiritVm *self);
 const char *spirit_vm_get_uuid (SpiritVm *self);
 const char *spirit_vm_get_name (SpiritVm *self);
 const char *spirit_vm_get_host (SpiritVm *self);
+/* The libvirt domain, or NULL while its connection is down (the GPU swap uses it). */
+GVirDomain *spirit_vm_get_domain (SpiritVm *self);
 const char *spirit_vm_get_state (SpiritVm *self);
 
 /* The libvirt domain to act on; NULL marks the VM "unavailable" (its connection is down). */

@@ -43,5 +43,9 @@ expect "--hugepages --hugepage-size" spiritctl vm retune alpha --hugepage
 expect "auto none" spiritctl vm create new --pin ""
 expect "kvm qemu" spiritctl vm create new --virt-type ""
 expect "--reserve" spiritctl host hugepages --r
+expect "gpu" spiritctl g
+expect "passthrough" spiritctl gpu pa
+expect "reclaim" spiritctl --gpu 0000:01:00.0 gpu r
+expect "--force" spiritctl gpu passthrough alpha --fo
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail

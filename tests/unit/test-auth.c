@@ -79,6 +79,20 @@ test_manager_methods (void)
   g_assert_null (spirit_auth_action_for_method ("org.crom.Spirit.Manager", "GetHugePages"));
 }
 
+/* Passthrough and Reclaim take the GPU from the desktop: their own action, in the policy. */
+static void
+test_gpu_methods_use_the_gpu_action (void)
+{
+  GDBusInterfaceInfo *info = spirit_dbus_gpu_interface_info ();
+  g_autofree char *policy = NULL;
+
+  g_assert_true (g_file_get_contents (g_getenv ("SPIRIT_POLKIT_POLICY"), &policy, NULL, NULL));
+  g_assert_nonnull (strstr (policy, "<action id=\"org.crom.Spirit.gpu.passthrough\">"));
+  for (guint i = 0; info->methods[i] != NULL; i++)
+    g_assert_cmpstr (spirit_auth_action_for_method (info->name, info->methods[i]->name), ==,
+                     "org.crom.Spirit.gpu.passthrough");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -88,5 +102,6 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/unknown-denied", test_unknown_is_denied);
   g_test_add_func ("/auth/actions-in-policy", test_actions_exist_in_the_policy);
   g_test_add_func ("/auth/manager-methods", test_manager_methods);
+  g_test_add_func ("/auth/gpu-action", test_gpu_methods_use_the_gpu_action);
   return g_test_run ();
 }
