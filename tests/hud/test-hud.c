@@ -20,6 +20,7 @@
 
 #include "nexus-application.h"
 #include "nexus-client.h"
+#include "nexus-gpu-page.h"
 #include "nexus-vm-row.h"
 #include "nexus-window.h"
 
@@ -1315,6 +1316,212 @@ test_hosts (Fixture *f, gconstpointer data)
   g_free (save_screenshot (f, "hud-hosts.png"));
 }
 
+/* --- the GPU page -------------------------------------------------------------------------- */
+
+typedef struct
+{
+  GSubprocess *kernel; /* fake-gpu-kernel: plays the kernel for spiritd's sysfs writes */
+  GSubprocess *logind; /* python-dbusmock's logind, for the swap's inhibitor and seat check */
+  char *root;
+  char *state_dir;
+} GpuWorld;
+
+static void
+wait_for_name (Fixture *f, const char *name)
+{
+  gboolean appeared = FALSE;
+  guint watch = g_bus_watch_name_on_connection (f->bus, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                on_name_appeared, NULL, &appeared, NULL);
+
+  wait_until (is_true, &appeared, name);
+  g_bus_unwatch_name (watch);
+}
+
+/* The fake kernel's sysfs, a logind on the test's bus (as the system bus), and the settings that
+ * point spiritd at them; they hold until gpu_world_stop(). */
+static void
+gpu_world_start (Fixture *f, GpuWorld *w)
+{
+  g_autoptr (GSubprocessLauncher) launcher
+    = new_launcher (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr (GSubprocessLauncher) mock_launcher = new_launcher (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *kernel = g_getenv ("FAKE_GPU_KERNEL");
+
+  g_assert_nonnull (kernel);
+  w->kernel = g_subprocess_launcher_spawn (launcher, &error, kernel, NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (w->kernel));
+  w->root = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (w->root != NULL && w->root[0] == '/');
+  w->state_dir = g_dir_make_tmp ("nexus-gpu-state-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  g_subprocess_launcher_setenv (mock_launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus_address, TRUE);
+  w->logind = g_subprocess_launcher_spawn (mock_launcher, &error, "/usr/bin/python3", "-m", "dbusmock",
+                                           "--system", "--template", "logind", NULL);
+  g_assert_no_error (error);
+  wait_for_name (f, "org.freedesktop.login1");
+
+  /* spiritd reads these (with --session only) */
+  g_setenv ("SPIRIT_SYSFS_ROOT", w->root, TRUE);
+  g_setenv ("SPIRIT_STATE_DIR", w->state_dir, TRUE);
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", bus_address, TRUE);
+}
+
+static void
+gpu_world_stop (GpuWorld *w)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_unsetenv ("SPIRIT_SYSFS_ROOT");
+  g_unsetenv ("SPIRIT_STATE_DIR");
+  g_unsetenv ("DBUS_SYSTEM_BUS_ADDRESS");
+  g_subprocess_send_signal (w->logind, SIGTERM);
+  g_subprocess_wait (w->logind, NULL, NULL);
+  g_output_stream_close (g_subprocess_get_stdin_pipe (w->kernel), NULL, NULL);
+  g_subprocess_wait (w->kernel, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&w->logind);
+  g_clear_object (&w->kernel);
+  g_assert_true (g_spawn_sync (NULL, (char *[]){ "rm", "-rf", w->state_dir, NULL }, NULL,
+                              G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, &error));
+  g_free (w->state_dir);
+  g_free (w->root);
+}
+
+typedef struct
+{
+  Fixture *f;
+  const char *address;
+  NexusGpuCard *card;
+} CardWait;
+
+static gboolean
+card_shown (gpointer data)
+{
+  CardWait *c = data;
+
+  c->card = nexus_gpu_page_find_card (nexus_window_get_gpu_page (c->f->window), c->address);
+  return c->card != NULL && gtk_widget_get_mapped (GTK_WIDGET (c->card));
+}
+
+static const char *
+card_state_text (NexusGpuCard *card)
+{
+  g_autoptr (GPtrArray) labels = find_widgets (card, has_css_class, "nexus-state");
+
+  g_assert_cmpuint (labels->len, ==, 1);
+  return gtk_label_get_text (GTK_LABEL (labels->pdata[0]));
+}
+
+static gboolean
+card_says (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_str_equal (card_state_text (args[0]), args[1]);
+}
+
+static gboolean
+is_button_labelled (GtkWidget *widget, gconstpointer label)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static GtkWidget *
+card_button (NexusGpuCard *card, const char *label)
+{
+  g_autoptr (GPtrArray) buttons = find_widgets (card, is_button_labelled, label);
+
+  g_assert_cmpuint (buttons->len, ==, 1);
+  return buttons->pdata[0];
+}
+
+static gboolean
+is_of_type (GtkWidget *widget, gconstpointer type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+static void
+on_progress_text (GtkProgressBar *bar, GParamSpec *pspec, GPtrArray *seen)
+{
+  const char *text = gtk_progress_bar_get_text (bar);
+
+  if (text != NULL)
+    g_ptr_array_add (seen, g_strdup (text));
+}
+
+/* A GPU card per GPU of the service (here the fake kernel's: an NVIDIA GPU and its HDMI audio in
+ * one IOMMU group, and an Intel iGPU): Give hands it to a shut-off VM with the progress bar
+ * following the service's Progress signal, the card then names its VM; Reclaim brings it back. */
+static void
+test_gpu (Fixture *f, gconstpointer data)
+{
+  GpuWorld world = { 0 };
+  CardWait wait = { f, "0000:01:00.0", NULL };
+  g_autoptr (GPtrArray) bars = NULL;
+  g_autoptr (GPtrArray) dropdowns = NULL;
+  g_autoptr (GPtrArray) progress = g_ptr_array_new_with_free_func (g_free);
+  GListModel *vms;
+  gpointer says[2];
+  guint beta = GTK_INVALID_LIST_POSITION;
+
+  gpu_world_start (f, &world);
+  start_spiritd (f, test_driver_xml ());
+  start_hud (f);
+  wait_row_shows (f, "beta", "Shut Off");
+  adw_view_stack_set_visible_child_name (
+    ADW_VIEW_STACK (gtk_widget_get_ancestor (GTK_WIDGET (nexus_window_get_gpu_page (f->window)),
+                                             ADW_TYPE_VIEW_STACK)),
+    "gpu");
+  wait_until (card_shown, &wait, "the GPU's card");
+  says[0] = wait.card;
+  says[1] = "On the Host";
+  wait_until (card_says, says, "the card to say the GPU is on the host");
+  g_assert_true (gtk_widget_is_sensitive (card_button (wait.card, "_Give")));
+  g_assert_false (gtk_widget_is_sensitive (card_button (wait.card, "_Reclaim")));
+
+  /* choose beta (shut off) and give it the GPU */
+  vms = nexus_client_get_vms (nexus_window_get_client (f->window));
+  for (guint i = 0; i < g_list_model_get_n_items (vms); i++)
+    {
+      g_autoptr (NexusVm) vm = g_list_model_get_item (vms, i);
+      if (g_str_equal (nexus_vm_get_name (vm), "beta"))
+        beta = i;
+    }
+  dropdowns = find_widgets (wait.card, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_DROP_DOWN));
+  g_assert_cmpuint (dropdowns->len, ==, 1);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdowns->pdata[0]), beta);
+  bars = find_widgets (wait.card, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_PROGRESS_BAR));
+  g_assert_cmpuint (bars->len, ==, 1);
+  g_signal_connect (bars->pdata[0], "notify::text", G_CALLBACK (on_progress_text), progress);
+  gtk_widget_activate (card_button (wait.card, "_Give"));
+
+  says[1] = "In beta";
+  wait_until (card_says, says, "the card to say the GPU is in beta");
+  wait_service_state (f, "beta", "running");
+  g_assert_cmpuint (progress->len, >=, 5);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (progress, 0), "Step 1 of "));
+  g_assert_true (gtk_widget_is_sensitive (card_button (wait.card, "_Reclaim")));
+  g_assert_false (gtk_widget_is_sensitive (card_button (wait.card, "_Give")));
+  g_free (save_screenshot (f, "hud-gpu.png"));
+
+  /* the VM must be off to reclaim without force: shut it down from outside, spiritd reclaims */
+  spiritctl ("force-stop", "beta");
+  says[1] = "On the Host";
+  wait_until (card_says, says, "the GPU back on the host");
+  g_assert_true (gtk_widget_is_sensitive (card_button (wait.card, "_Give")));
+
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  f->window = NULL;
+  stop_spiritd (f);
+  gpu_world_stop (&world);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1327,6 +1534,7 @@ main (int argc, char **argv)
   g_test_add ("/hud/actions", Fixture, NULL, fixture_setup, test_actions, fixture_teardown);
   g_test_add ("/hud/command-bar", Fixture, NULL, fixture_setup, test_command_bar, fixture_teardown);
   g_test_add ("/hud/hosts", Fixture, NULL, fixture_setup, test_hosts, fixture_teardown);
+  g_test_add ("/hud/gpu", Fixture, NULL, fixture_setup, test_gpu, fixture_teardown);
   g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
   g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
