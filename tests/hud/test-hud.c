@@ -1522,6 +1522,54 @@ test_gpu (Fixture *f, gconstpointer data)
   gpu_world_stop (&world);
 }
 
+/* The overview in docs/: the spec's machines in different states, a GPU given to one of them,
+ * and a command's output in the bar's pane, on both pages. */
+static void
+test_overview (Fixture *f, gconstpointer data)
+{
+  GpuWorld world = { 0 };
+  CardWait wait = { f, "0000:01:00.0", NULL };
+  gpointer says[2];
+  NexusCommandBar *bar;
+  g_autofree char *out = NULL;
+
+  gpu_world_start (f, &world);
+  start_spiritd (f, g_getenv ("NEXUS_DEMO_XML"));
+  spiritctl ("pause", "Linux-Spirit");
+  spiritctl ("save", "Docker-Host");
+  start_hud (f);
+  wait_row_shows (f, "Retro-Games", "Shut Off");
+  wait_row_shows (f, "Linux-Spirit", "Paused");
+
+  /* the GPU to Retro-Games, through the GPU card */
+  adw_view_stack_set_visible_child_name (
+    ADW_VIEW_STACK (gtk_widget_get_ancestor (GTK_WIDGET (nexus_window_get_gpu_page (f->window)),
+                                             ADW_TYPE_VIEW_STACK)),
+    "gpu");
+  wait_until (card_shown, &wait, "the GPU's card");
+  nexus_gpu_card_give (wait.card, "Retro-Games");
+  says[0] = wait.card;
+  says[1] = "In Retro-Games";
+  wait_until (card_says, says, "the card to say the GPU is in Retro-Games");
+
+  bar = nexus_window_get_command_bar (f->window);
+  out = run_in_bar (bar, "@spirit printf 'Retro-Games has the GPU: %s\\n' 0000:01:00.0 | @spirit cat");
+  g_assert_cmpstr (out, ==, "Retro-Games has the GPU: 0000:01:00.0\n");
+  g_free (save_screenshot (f, "nexus-hud-gpu.png"));
+
+  adw_view_stack_set_visible_child_name (
+    ADW_VIEW_STACK (gtk_widget_get_ancestor (GTK_WIDGET (nexus_window_get_gpu_page (f->window)),
+                                             ADW_TYPE_VIEW_STACK)),
+    "machines");
+  wait_row_shows (f, "Retro-Games", "Running");
+  g_free (save_screenshot (f, "nexus-hud-overview.png"));
+
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  f->window = NULL;
+  stop_spiritd (f);
+  gpu_world_stop (&world);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1535,6 +1583,7 @@ main (int argc, char **argv)
   g_test_add ("/hud/command-bar", Fixture, NULL, fixture_setup, test_command_bar, fixture_teardown);
   g_test_add ("/hud/hosts", Fixture, NULL, fixture_setup, test_hosts, fixture_teardown);
   g_test_add ("/hud/gpu", Fixture, NULL, fixture_setup, test_gpu, fixture_teardown);
+  g_test_add ("/hud/overview", Fixture, NULL, fixture_setup, test_overview, fixture_teardown);
   g_test_add ("/hud/restart", Fixture, NULL, fixture_setup, test_restart, fixture_teardown);
   g_test_add ("/hud/keyboard", Fixture, NULL, fixture_setup, test_keyboard, fixture_teardown);
   g_test_add ("/hud/demo", Fixture, NULL, fixture_setup, test_demo, fixture_teardown);
