@@ -8,6 +8,7 @@
 #include <locale.h>
 
 #include "spiritctl-client.h"
+#include "spiritctl-exec.h"
 #include "spiritctl-vm.h"
 
 static const char *description =
@@ -29,6 +30,7 @@ static const char *description =
      "  vm snapshot delete VM NAME      Delete a snapshot\n"
      "  vm snapshot list VM             List snapshots\n"
      "  vm watch                        Print VM state changes as they happen\n"
+     "  exec [OPTION…] VM -- COMMAND…   Run a command in a VM (see 'spiritctl exec --help')\n"
      "\n"
      "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
      "The exit status is 0 on success, 1 when the service refused (its message is\n"
@@ -58,11 +60,22 @@ main (int argc, char **argv)
   SpiritctlVmOptions vm_options = { 0 };
   guint nargs;
   int status;
+  int exec_at = 0; /* "exec" takes options of its own: parse only what comes before it here */
+  g_auto (GStrv) exec_args = NULL;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+
+  for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "exec"))
+      {
+        exec_at = i;
+        exec_args = g_strdupv (argv + i);
+        argc = i;
+        break;
+      }
 
   context = g_option_context_new (_("COMMAND [ARGS…]"));
   g_option_context_set_summary (context, _("Control the Spirit virtualization service"));
@@ -79,7 +92,7 @@ main (int argc, char **argv)
       return 0;
     }
   nargs = args ? g_strv_length (args) : 0;
-  if (nargs == 0)
+  if (nargs == 0 && exec_at == 0)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
       g_printerr ("%s", help);
@@ -107,7 +120,9 @@ main (int argc, char **argv)
     }
   client.json = json;
 
-  if (g_str_equal (args[0], "vm"))
+  if (exec_at > 0)
+    status = spiritctl_exec_command (&client, g_strv_length (exec_args), exec_args);
+  else if (g_str_equal (args[0], "vm"))
     status = spiritctl_vm_command (&client, &vm_options, (int) nargs - 1, args + 1);
   else if (g_str_equal (args[0], "status"))
     status = spiritctl_status_command (&client);

@@ -12,6 +12,7 @@
 
 #define ACTION_VM_CONTROL "org.crom.Spirit.vm.control"
 #define ACTION_VM_SNAPSHOT "org.crom.Spirit.vm.snapshot"
+#define ACTION_VM_EXEC "org.crom.Spirit.vm.exec"
 
 typedef struct
 {
@@ -34,6 +35,7 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.VM", "CreateSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "RevertSnapshot", ACTION_VM_SNAPSHOT },
   { "org.crom.Spirit.VM", "DeleteSnapshot", ACTION_VM_SNAPSHOT },
+  { "org.crom.Spirit.Proxy", "Exec", ACTION_VM_EXEC },
 };
 
 struct _SpiritAuth
