@@ -102,12 +102,14 @@ spirit_agent_link_end_session (SpiritAgentLink *self, const char *why)
 
   g_clear_handle_id (&self->ping_source, g_source_remove);
   g_clear_pointer (&self->hello, spirit_message_free);
-  spirit_agent_link_fail_jobs (self, why);
+  /* AgentConnected goes false before the jobs' JobExited signals: a caller that sees its job
+   * fail already sees why. */
   if (was_ready)
     {
       g_message ("spirit-agent of %s is gone: %s", self->vm_name, why);
       g_object_notify_by_pspec (G_OBJECT (self), props[PROP_READY]);
     }
+  spirit_agent_link_fail_jobs (self, why);
 }
 
 static void
