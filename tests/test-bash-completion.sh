@@ -30,5 +30,8 @@ expect "start stop save snapshot" spiritctl vm s
 expect "revert" spiritctl vm snapshot r
 expect "on off" spiritctl vm autostart alpha ""
 expect "--json" spiritctl --js
+expect "exec" spiritctl ex
+expect "--cwd" spiritctl exec --cw
+expect "" spiritctl exec alpha -- ls
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail
