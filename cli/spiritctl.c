@@ -9,6 +9,7 @@
 
 #include "spiritctl-client.h"
 #include "spiritctl-create.h"
+#include "spiritctl-exec.h"
 #include "spiritctl-gpu.h"
 #include "spiritctl-line.h"
 #include "spiritctl-vm.h"
@@ -48,6 +49,7 @@ static const char *description =
      "  gpu status                      Show the GPUs: state, owner, drivers, IOMMU group\n"
      "  gpu passthrough VM [--force]    Give the GPU to a VM (stops the HUD, starts the VM)\n"
      "  gpu reclaim [--force]           Take the GPU back from its VM (restarts the HUD)\n"
+     "  exec [OPTION…] VM -- COMMAND…   Run a command in a VM (see 'spiritctl exec --help')\n"
      "\n"
      "VM is a name, a UUID, or HOST/NAME when several hosts have a VM of that name.\n"
      "The exit status is 0 on success, 1 when the service refused (its message is\n"
@@ -86,6 +88,8 @@ main (int argc, char **argv)
   /* "vm create", "vm retune" and "host" parse their own options: cut them off first. */
   int split = spiritctl_create_split (&argc, argv);
   g_auto (GStrv) sub_args = split > 0 ? g_strdupv (argv + split) : NULL;
+  int exec_at = 0; /* "exec" takes options of its own: parse only what comes before it here */
+  g_auto (GStrv) exec_args = NULL;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -104,6 +108,14 @@ main (int argc, char **argv)
       if (g_str_equal (argv[i], "--") || argv[i][0] != '-')
         break;
     }
+  for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "exec"))
+      {
+        exec_at = i;
+        exec_args = g_strdupv (argv + i);
+        argc = i;
+        break;
+      }
 
   context = g_option_context_new (_("COMMAND [ARGS…]"));
   g_option_context_set_summary (context, _("Control the Spirit virtualization service"));
@@ -122,7 +134,7 @@ main (int argc, char **argv)
   nargs = args ? g_strv_length (args) : 0;
   if (at_line != NULL || (nargs > 0 && spiritctl_line_is_command (args[0])))
     return spiritctl_line_main (session, address, at_line, nargs, args);
-  if (nargs == 0 && sub_args == NULL)
+  if (nargs == 0 && sub_args == NULL && exec_at == 0)
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
       g_printerr ("%s", help);
@@ -150,7 +162,9 @@ main (int argc, char **argv)
     }
   client.json = json;
 
-  if (sub_args != NULL)
+  if (exec_at > 0)
+    status = spiritctl_exec_command (&client, g_strv_length (exec_args), exec_args);
+  else if (sub_args != NULL)
     status = spiritctl_create_command (&client, (int) g_strv_length (sub_args), sub_args);
   else if (g_str_equal (args[0], "profiles"))
     status = spiritctl_profiles_command (&client);

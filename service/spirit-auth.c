@@ -15,6 +15,7 @@
 #define ACTION_VM_DEFINE "org.crom.Spirit.vm.define"
 #define ACTION_HOST_HUGEPAGES "org.crom.Spirit.host.hugepages"
 #define ACTION_GPU_PASSTHROUGH "org.crom.Spirit.gpu.passthrough"
+#define ACTION_VM_EXEC "org.crom.Spirit.vm.exec"
 
 typedef struct
 {
@@ -42,6 +43,7 @@ static const SpiritAuthRule spirit_auth_rules[] = {
   { "org.crom.Spirit.Manager", "ReserveHugePages", ACTION_HOST_HUGEPAGES },
   { "org.crom.Spirit.GPU", "Passthrough", ACTION_GPU_PASSTHROUGH },
   { "org.crom.Spirit.GPU", "Reclaim", ACTION_GPU_PASSTHROUGH },
+  { "org.crom.Spirit.Proxy", "Exec", ACTION_VM_EXEC },
 };
 
 struct _SpiritAuth

@@ -11,6 +11,7 @@
 #include <libvirt-gobject/libvirt-gobject.h>
 #include <locale.h>
 
+#include "spirit-agent-link.h"
 #include "spirit-auth.h"
 #include "spirit-config.h"
 #include "spirit-error.h"
@@ -174,6 +175,9 @@ main (int argc, char **argv)
       return 1;
     }
   daemon.use_polkit = !no_polkit;
+  /* Tests point the agent links at sockets of their own (never on the system bus). */
+  if (session && g_getenv ("SPIRIT_TEST_AGENT_SOCKET_DIR") != NULL)
+    spirit_agent_link_set_test_socket_dir (g_getenv ("SPIRIT_TEST_AGENT_SOCKET_DIR"));
 
   g_unix_signal_add (SIGTERM, on_signal_quit, &daemon);
   g_unix_signal_add (SIGINT, on_signal_quit, &daemon);

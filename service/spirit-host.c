@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "spirit-host"
 
 #include "spirit-host.h"
+#include "spirit-agent-channel.h"
 #include "spirit-connection.h"
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
@@ -152,6 +153,7 @@ spirit_host_add_vm (SpiritHost *self, const SpiritDomainState *state)
                                 state->domain, state->info);
 
   g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
+  spirit_vm_enable_agent (vm, spirit_agent_channel_uri_is_local (spirit_connection_get_uri (self->connection)));
   g_hash_table_replace (self->vms, g_strdup (state->info->uuid), vm);
   spirit_object_tree_add (self->tree, spirit_vm_get_object_path (vm), spirit_vm_get_skeleton (vm));
   g_debug ("Added VM %s (%s)", state->info->name, state->info->uuid);
@@ -430,6 +432,19 @@ spirit_host_find_vms (SpiritHost *self, const char *name_or_uuid, GPtrArray *mat
     if (g_str_equal (spirit_vm_get_name (value), name_or_uuid) ||
         g_str_equal (spirit_vm_get_uuid (value), name_or_uuid))
       g_ptr_array_add (matches, value);
+}
+
+SpiritVm *
+spirit_host_find_vm_by_path (SpiritHost *self, const char *object_path)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_equal (spirit_vm_get_object_path (value), object_path))
+      return value;
+  return NULL;
 }
 
 void

@@ -29,6 +29,8 @@ gboolean spirit_host_is_connected (SpiritHost *self);
 
 /* Appends the SpiritVm objects whose name or UUID is name_or_uuid. */
 void spirit_host_find_vms (SpiritHost *self, const char *name_or_uuid, GPtrArray *matches);
+/* The VM object at object_path, or NULL. */
+SpiritVm *spirit_host_find_vm_by_path (SpiritHost *self, const char *object_path);
 /* Appends the names of all VMs (borrowed strings). */
 void spirit_host_collect_names (SpiritHost *self, GPtrArray *names);
 

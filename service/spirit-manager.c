@@ -11,6 +11,7 @@
 #include "spirit-gpu-service.h"
 #include "spirit-host.h"
 #include "spirit-manager-define.h"
+#include "spirit-proxy.h"
 #include "spirit-vm.h"
 
 struct _SpiritManager
@@ -23,6 +24,7 @@ struct _SpiritManager
   SpiritDBusManager *iface;
   GPtrArray *hosts; /* SpiritHost*, in configuration order */
   SpiritGpuService *gpus; /* the GPU objects, in the same tree */
+  SpiritProxy *proxy; /* org.crom.Spirit.Proxy, on the root object too */
 };
 
 G_DEFINE_FINAL_TYPE (SpiritManager, spirit_manager, G_TYPE_OBJECT)
@@ -33,6 +35,7 @@ spirit_manager_dispose (GObject *object)
   SpiritManager *self = SPIRIT_MANAGER (object);
 
   g_clear_object (&self->gpus);
+  g_clear_pointer (&self->proxy, spirit_proxy_free);
   g_clear_pointer (&self->hosts, g_ptr_array_unref);
   g_clear_pointer (&self->tree, spirit_object_tree_free);
   g_clear_object (&self->iface);
@@ -223,6 +226,20 @@ on_handle_get_vm (SpiritDBusManager *iface,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static SpiritVm *
+spirit_manager_find_vm_by_path (const char *object_path, gpointer user_data)
+{
+  SpiritManager *self = user_data;
+
+  for (guint i = 0; i < self->hosts->len; i++)
+    {
+      SpiritVm *vm = spirit_host_find_vm_by_path (g_ptr_array_index (self->hosts, i), object_path);
+      if (vm != NULL)
+        return vm;
+    }
+  return NULL;
+}
+
 /* --- public ---------------------------------------------------------------------------- */
 
 SpiritManager *
@@ -251,6 +268,7 @@ spirit_manager_new (GDBusConnection *bus, SpiritAuth *auth, const SpiritConfig *
 
   g_signal_connect_object (self->iface, "handle-get-vm", G_CALLBACK (on_handle_get_vm), self, 0);
   spirit_manager_define_connect (self->iface, auth, self->hosts);
+  self->proxy = spirit_proxy_new (auth, spirit_manager_find_vm_by_path, self);
   return self;
 }
 
@@ -258,6 +276,9 @@ gboolean
 spirit_manager_export (SpiritManager *self, GError **error)
 {
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->iface), self->bus,
+                                         SPIRIT_OBJECT_ROOT, error))
+    return FALSE;
+  if (!g_dbus_interface_skeleton_export (spirit_proxy_get_skeleton (self->proxy), self->bus,
                                          SPIRIT_OBJECT_ROOT, error))
     return FALSE;
   return spirit_object_tree_set_connection (self->tree, self->bus, error);

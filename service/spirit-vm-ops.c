@@ -10,6 +10,7 @@
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
 #include "spirit-vm-retune.h"
+#include "spirit-agent-channel.h"
 
 #include <libvirt-gconfig/libvirt-gconfig.h>
 
@@ -27,6 +28,19 @@ static gboolean
 run_start (SpiritVmCall *call, GError **error)
 {
   g_autoptr (GError) local = NULL;
+
+  if (call->add_agent_channel)
+    {
+      g_autoptr (virDomain) handle = spirit_domain_get_handle (call->domain);
+      g_autoptr (GError) channel_error = NULL;
+      gboolean added = FALSE;
+
+      /* Without the channel the VM still starts; only Exec will not find spirit-agent. */
+      if (!spirit_agent_channel_ensure (handle, &added, &channel_error))
+        g_warning ("'%s': %s", call->vm_name, channel_error->message);
+      else if (added)
+        g_message ("Added the spirit.0 agent channel to '%s'", call->vm_name);
+    }
 
   if (!gvir_domain_start (call->domain, 0, &local))
     FAIL_WITH_LIBVIRT (call, error, "start");

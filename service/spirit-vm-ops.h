@@ -35,6 +35,7 @@ struct _SpiritVmCall
   char *result;        /* CreateSnapshot's created name */
   SpiritVmInfo *info;  /* state read back after the operation */
   gint seq;           /* order of the read-back among all reads of this VM */
+  gboolean add_agent_channel; /* Start: add the spirit.0 channel to the definition first */
 };
 
 struct _SpiritVmOp

@@ -7,6 +7,8 @@
 #define G_LOG_DOMAIN "spirit-vm"
 
 #include "spirit-vm.h"
+#include "spirit-agent-channel.h"
+#include "spirit-agent-link.h"
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
@@ -41,6 +43,13 @@ struct _SpiritVm
   gboolean refresh_again;
 
   GList *waiters; /* SpiritVmWaiter*: Shutdown calls waiting for the VM to be off */
+
+  /* spirit-agent (local hosts only): the link, and the domain id whose channel it uses */
+  gboolean agent_local;
+  SpiritAgentLink *link;
+  int channel_id;
+  gboolean channel_resolving;
+  gboolean has_qemu_ga;
 };
 
 enum
@@ -53,6 +62,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (SpiritVm, spirit_vm, G_TYPE_OBJECT)
 
 static void spirit_vm_fail_waiters (SpiritVm *self, GQuark domain, int code, const char *message);
+static void spirit_vm_update_agent (SpiritVm *self);
 
 static SpiritVmInfo *
 spirit_vm_info_copy (const SpiritVmInfo *src)
@@ -84,6 +94,12 @@ spirit_vm_dispose (GObject *object)
   SpiritVm *self = SPIRIT_VM (object);
 
   spirit_vm_fail_waiters (self, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_VM, "The VM went away");
+  if (self->link != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->link, self);
+      spirit_agent_link_set_socket (self->link, NULL);
+      g_clear_object (&self->link);
+    }
   g_clear_object (&self->domain);
   g_clear_object (&self->iface);
   g_clear_object (&self->auth);
@@ -236,6 +252,7 @@ spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info)
    * always before a method reply or a Manager property change that follows it. */
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
   spirit_vm_complete_waiters_if_off (self);
+  spirit_vm_update_agent (self);
 }
 
 void
@@ -350,6 +367,141 @@ spirit_vm_refresh (SpiritVm *self)
   spirit_worker_run (self->worker, task, refresh_thread);
 }
 
+/* --- the guest agent ------------------------------------------------------------------------ */
+
+static void
+spirit_vm_publish_agent (SpiritVm *self)
+{
+  const SpiritMessage *hello = self->link ? spirit_agent_link_get_hello (self->link) : NULL;
+
+  spirit_dbus_vm_set_agent_connected (self->iface, hello != NULL);
+  spirit_dbus_vm_set_agent_version (self->iface, hello && hello->software ? hello->software : "");
+  spirit_dbus_vm_set_guest_os (self->iface, hello && hello->os ? hello->os : "");
+  spirit_dbus_vm_set_guest_kernel (self->iface, hello && hello->kernel ? hello->kernel : "");
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
+}
+
+static void
+on_agent_ready_changed (SpiritAgentLink *link, GParamSpec *pspec, gpointer user_data)
+{
+  spirit_vm_publish_agent (user_data);
+}
+
+typedef struct
+{
+  SpiritAgentChannels channels;
+  int id;
+} SpiritVmChannels;
+
+static void
+spirit_vm_channels_free (SpiritVmChannels *found)
+{
+  spirit_agent_channels_clear (&found->channels);
+  g_free (found);
+}
+
+static void
+channels_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  g_autoptr (virDomain) handle = spirit_domain_get_handle (task_data);
+  SpiritVmChannels *found = g_new0 (SpiritVmChannels, 1);
+  GError *error = NULL;
+
+  found->id = (int) virDomainGetID (handle);
+  if (!spirit_agent_channels_read_live (handle, &found->channels, &error))
+    {
+      spirit_vm_channels_free (found);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, found, (GDestroyNotify) spirit_vm_channels_free);
+}
+
+static gboolean
+state_has_agent (const char *state)
+{
+  return g_str_equal (state, "running") || g_str_equal (state, "paused") ||
+         g_str_equal (state, "blocked") || g_str_equal (state, "shutting-down");
+}
+
+static void
+on_channels_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SpiritVm *self = SPIRIT_VM (source);
+  g_autoptr (GError) error = NULL;
+  SpiritVmChannels *found = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->channel_resolving = FALSE;
+  if (found == NULL)
+    g_debug ("No agent channels for %s: %s", self->uuid, error->message);
+  else if (self->info != NULL && found->id == self->info->id && state_has_agent (self->info->state))
+    {
+      self->channel_id = found->id;
+      self->has_qemu_ga = found->channels.has_qemu_ga;
+      if (self->link != NULL)
+        spirit_agent_link_set_socket (self->link, found->channels.spirit_socket);
+    }
+  if (found != NULL)
+    spirit_vm_channels_free (found);
+  /* The VM changed meanwhile (restarted): look again. */
+  spirit_vm_update_agent (self);
+}
+
+static void
+spirit_vm_update_agent (SpiritVm *self)
+{
+  g_autoptr (GTask) task = NULL;
+  const char *test_dir = spirit_agent_link_get_test_socket_dir ();
+
+  if (self->info == NULL || self->channel_resolving)
+    return;
+  if (!state_has_agent (self->info->state))
+    {
+      self->channel_id = -1;
+      self->has_qemu_ga = FALSE;
+      if (self->link != NULL)
+        spirit_agent_link_set_socket (self->link, NULL);
+      return;
+    }
+  if (self->link != NULL && test_dir != NULL)
+    {
+      g_autofree char *file = g_strdup_printf ("%s.sock", self->info->name);
+      g_autofree char *path = g_build_filename (test_dir, file, NULL);
+      spirit_agent_link_set_socket (self->link, path);
+      return;
+    }
+  if (self->info->id == self->channel_id || self->domain == NULL)
+    return;
+  self->channel_resolving = TRUE;
+  task = g_task_new (self, NULL, on_channels_done, NULL);
+  g_task_set_source_tag (task, spirit_vm_update_agent);
+  g_task_set_task_data (task, g_object_ref (self->domain), g_object_unref);
+  spirit_worker_run (self->worker, task, channels_thread);
+}
+
+void
+spirit_vm_enable_agent (SpiritVm *self, gboolean local)
+{
+  self->agent_local = local;
+  if (self->link != NULL || (!local && spirit_agent_link_get_test_socket_dir () == NULL))
+    return;
+  self->link = spirit_agent_link_new (spirit_vm_get_name (self));
+  g_signal_connect (self->link, "notify::ready", G_CALLBACK (on_agent_ready_changed), self);
+  spirit_vm_update_agent (self);
+}
+
+SpiritAgentLink *
+spirit_vm_get_agent_link (SpiritVm *self)
+{
+  return self->link;
+}
+
+gboolean
+spirit_vm_has_qemu_ga (SpiritVm *self)
+{
+  return self->has_qemu_ga;
+}
+
 /* --- method calls ------------------------------------------------------------------------ */
 
 static void
@@ -451,6 +603,7 @@ spirit_vm_begin_call (SpiritVm *self,
   call->timeout_arg = timeout_arg;
   call->bool_arg = bool_arg;
   call->size_arg = size_arg;
+  call->add_agent_channel = self->agent_local && g_str_equal (call->op->method, "Start");
   /* The invocation keeps the VM alive until the reply; it is where on_authorized finds it. */
   g_object_set_data_full (G_OBJECT (invocation), "spirit-vm", g_object_ref (self), g_object_unref);
 
@@ -547,6 +700,8 @@ spirit_vm_new (SpiritAuth *auth,
   g_signal_connect_object (self->iface, "handle-delete-snapshot", G_CALLBACK (on_handle_snapshot),
                            self, 0);
 
+  self->channel_id = -1;
+  spirit_vm_publish_agent (self);
   self->domain = domain ? g_object_ref (domain) : NULL;
   spirit_vm_apply_info (self, info);
   return self;

@@ -38,6 +38,13 @@ void spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info);
 /* Re-reads the domain from libvirt; coalesces with a refresh already under way. */
 void spirit_vm_refresh (SpiritVm *self);
 
+/* The guest agents. local: the host's channel sockets are reachable from here (qemu:///system,
+ * qemu:///session): Start adds the spirit.0 channel, and a link follows the VM's agent. */
+typedef struct _SpiritAgentLink SpiritAgentLink;
+void spirit_vm_enable_agent (SpiritVm *self, gboolean local);
+SpiritAgentLink *spirit_vm_get_agent_link (SpiritVm *self); /* NULL: not local */
+gboolean spirit_vm_has_qemu_ga (SpiritVm *self);
+
 char *spirit_vm_object_path_for (const char *host, const char *uuid);
 
 G_END_DECLS

@@ -47,5 +47,8 @@ expect "gpu" spiritctl g
 expect "passthrough" spiritctl gpu pa
 expect "reclaim" spiritctl --gpu 0000:01:00.0 gpu r
 expect "--force" spiritctl gpu passthrough alpha --fo
+expect "exec" spiritctl ex
+expect "--cwd" spiritctl exec --cw
+expect "" spiritctl exec alpha -- ls
 complete -p spirit >/dev/null && echo "ok - 'spirit' completes too" || { echo "not ok - spirit"; fail=1; }
 exit $fail

@@ -225,6 +225,11 @@ class PolkitDeniesTest(PolkitTestBase):
         self.assertIn("Not authorized to perform org.crom.Spirit.vm.control", result.stderr.decode())
         self.assertEqual(self.vm_state()["alpha"]["State"], "running")
 
+    def test_exec_is_refused(self):
+        result = self.as_user([self.spiritctl, "--address", self.address, "exec", "alpha", "--", "true"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("Not authorized to perform org.crom.Spirit.vm.exec", result.stderr.decode())
+
     def test_only_root_may_own_the_name(self):
         results = self.call_as_user([])
         self.assertEqual(results, ["org.freedesktop.DBus.Error.AccessDenied"])
@@ -245,6 +250,15 @@ class PolkitRuleAllowsTest(PolkitTestBase):
         self.assertTrue(state["beta"]["Autostart"])
         self.assertEqual(state["beta"]["MemoryKiB"], 1048576)
         self.assertEqual(state["beta"]["Snapshots"], [])
+
+    def test_exec_is_authorized(self):
+        # Authorized, so the call gets as far as the VM: the test driver's VMs have no agent
+        # (it is not a local QEMU host), or alpha is already shut off by the test above.
+        result = self.as_user([self.spiritctl, "--address", self.address, "exec", "alpha", "--", "true"])
+        err = result.stderr.decode()
+        self.assertEqual(result.returncode, 1, err)
+        self.assertNotIn("Not authorized", err)
+        self.assertTrue("local host" in err or "it is shutoff" in err, err)
 
 
 if __name__ == "__main__":
