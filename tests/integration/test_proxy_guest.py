@@ -117,7 +117,7 @@ class ProxyGuestTest(SpiritTestCase):
         self.assertEqual(self.line("@%s true" % self.vm).returncode, 0)
 
     def test_metacharacters_reach_the_guest_as_data(self):
-        words = ["$(id)", "; echo pwned", "`uname`", "a  b", "*", "|", ">x"]
+        words = ["$(id)", "; echo pwned", "`uname`", "a  b", "*", "a|b", ">x", "2>&1x"]
         out = self.spiritctl("@" + self.vm, "printf", "%s\\n", *words, check=0).stdout.decode()
         self.assertEqual(out.splitlines(), words)
         # unless the line asks for the guest's shell

@@ -106,7 +106,15 @@ class ProxyLineTest(SpiritTestCase):
     def test_vm_command_without_an_agent_is_a_clear_error(self):
         # The test driver's VMs have no agent: the stage fails with the target named, status 1.
         result = self.run_line("@alpha uname -r", check=1)
-        self.assertTrue(result.stderr.decode().startswith("spirit: @alpha: "), result.stderr)
+        err = result.stderr.decode()
+        self.assertTrue(err.startswith("spirit: @alpha: no Spirit agent answers in alpha"), err)
+        self.assertIn("is spirit-agent installed and running in the guest?", err)
+
+    def test_vm_command_in_a_stopped_vm_says_how_to_start_it(self):
+        err = self.run_line("@beta uname -r", check=1).stderr.decode()
+        self.assertEqual(err, "spirit: @beta: the VM beta is shut off: start it with '@beta --start'\n")
+        err = self.run_line("@gamma uname -r", check=1).stderr.decode()
+        self.assertEqual(err, "spirit: @gamma: the VM gamma is paused: resume it with '@gamma --resume'\n")
 
     # ---- the host side -----------------------------------------------------------------
 
