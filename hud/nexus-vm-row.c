@@ -77,6 +77,20 @@ describe_vm (SpiritDBusVm *proxy)
     }
   else
     g_ptr_array_add (parts, format_kib (max_memory));
+  /* The guest agent (spirit-agent on spirit.0): what it reported, or that none answers. */
+  if (spirit_dbus_vm_get_id (proxy) >= 0)
+    {
+      const char *os = spirit_dbus_vm_get_guest_os (proxy);
+      const char *kernel = spirit_dbus_vm_get_guest_kernel (proxy);
+
+      if (!spirit_dbus_vm_get_agent_connected (proxy))
+        g_ptr_array_add (parts, g_strdup (_ ("no agent")));
+      else if (os != NULL && os[0] != '\0')
+        /* Translators: the guest's OS and kernel, as its agent reported them, e.g. "agent: linux 6.1.0" */
+        g_ptr_array_add (parts, g_strdup_printf (_ ("agent: %s %s"), os, kernel ? kernel : ""));
+      else
+        g_ptr_array_add (parts, g_strdup (_ ("agent connected")));
+    }
   if (spirit_dbus_vm_get_has_saved_state (proxy))
     g_ptr_array_add (parts, g_strdup (_ ("saved memory image")));
   if (n_snapshots > 0)

@@ -739,6 +739,14 @@ rows_are (gpointer data)
 }
 
 
+static GtkWidget *
+find_label_containing (gpointer root, const char *text)
+{
+  g_autoptr (GPtrArray) labels = find_widgets (root, is_label_containing, text);
+
+  return labels->len > 0 ? labels->pdata[0] : NULL;
+}
+
 /* --- the cases --------------------------------------------------------------------------- */
 
 /* The HUD lists the VMs with their states and offers exactly the operations each state allows;
@@ -760,6 +768,9 @@ test_listing (Fixture *f, gconstpointer data)
     g_list_model_get_n_items (nexus_client_get_vms (nexus_window_get_client (f->window))), ==, 3);
 
   alpha = find_row (f, "alpha");
+  /* a running VM tells whether its agent answers (the test driver's have none) */
+  g_assert_nonnull (find_label_containing (alpha, "no agent"));
+  g_assert_null (find_label_containing (find_row (f, "beta"), "no agent"));
   assert_action_sensitive (alpha, "vm.start", FALSE);
   assert_action_sensitive (alpha, "vm.pause", TRUE);
   assert_action_sensitive (alpha, "vm.resume", FALSE);
