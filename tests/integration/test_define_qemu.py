@@ -24,9 +24,6 @@ from realguest import GUEST, virsh
 from spirittest import (BUS_NAME, MANAGER_IFACE, ROOT, TESTS, Deadline, Gio, GLib, SpiritTestCase,
                         drain_main_context, main, wait_until)
 
-sys.path.insert(0, os.path.join(TESTS, "agent"))
-from agentclient import AgentClient  # noqa: E402
-
 ERR = "org.crom.Spirit.Error."
 PREFIX = "spirit-define-%d-" % os.getpid()
 MiB = 1024 * 1024
@@ -141,41 +138,39 @@ class DefineLinuxGuestTest(DefineGuestCase):
         self.assertTrue(socket_path and socket_path.startswith("/"), ET.tostring(channel))
         self.assertEqual(live.find("devices/memballoon").get("model"), "virtio")
 
-        client = AgentClient(socket_path=socket_path)
-        try:
-            hello = client.hello(timeout=90)
-            self.assertEqual(hello["os"], "linux")
-            job = client.run(["uname", "-r"])
-            self.assertEqual(job.exit["code"], 0)
-            self.assertEqual(bytes(job.stdout).decode().strip(), release)
+        # spiritd owns the channel (one client per socket): its agent link answers for the guest
+        wait_until(lambda: self.vm_prop(name, "AgentConnected"), timeout=120,
+                   what="spiritd's link to the guest's agent")
+        self.assertEqual(self.vm_prop(name, "GuestOS"), "linux")
+        self.assertEqual(self.vm_prop(name, "GuestKernel"), release)
+        out = self.spiritctl("exec", name, "--", "uname", "-r", check=0).stdout.decode()
+        self.assertEqual(out.strip(), release)
 
-            def guest_memtotal():
-                job = client.run(["cat", "/proc/meminfo"])
-                return meminfo_kib(bytes(job.stdout).decode(), "MemTotal")
+        def guest_memtotal():
+            return meminfo_kib(self.spiritctl("exec", name, "--", "cat", "/proc/meminfo",
+                                              check=0).stdout.decode(), "MemTotal")
 
-            before = guest_memtotal()
-            self.assertGreater(before, 400 * 1024)
-            # the balloon inflates by 192 MiB: the guest's MemTotal shrinks by as much
-            self.call_vm(name, "SetMemory", ("(t)", (320 * 1024,)))
-            wait_until(lambda: guest_memtotal() <= before - 180 * 1024, timeout=60,
-                       what="the guest's MemTotal to drop by 192 MiB (was %d KiB)" % before, poll=0.5)
-            wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 320 * 1024, timeout=30,
-                       what="MemoryKiB to follow the balloon (is %s)" % self.vm_prop(name, "MemoryKiB"))
-            self.assertEqual(self.vm_prop(name, "MemoryStats")["actual_balloon"], 320 * 1024)
-            # and back
-            self.call_vm(name, "SetMemory", ("(t)", (512 * 1024,)))
-            wait_until(lambda: guest_memtotal() >= before - 8 * 1024, timeout=60,
-                       what="the guest's MemTotal to come back to %d KiB" % before, poll=0.5)
-            wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 512 * 1024, timeout=30,
-                       what="MemoryKiB back at 512 MiB")
-            # the guest's balloon driver reports every second (balloon-period 1)
-            stats = self.vm_prop(name, "MemoryStats")
-            self.assertEqual(stats["actual_balloon"], 512 * 1024)
-            self.assertIn("available", stats, stats)
-            self.assertLessEqual(stats["available"], before + 1024)
-            self.assertIn("rss", stats)
-        finally:
-            client.close()
+        before = guest_memtotal()
+        self.assertGreater(before, 400 * 1024)
+        # the balloon inflates by 192 MiB: the guest's MemTotal shrinks by as much
+        self.call_vm(name, "SetMemory", ("(t)", (320 * 1024,)))
+        wait_until(lambda: guest_memtotal() <= before - 180 * 1024, timeout=60,
+                   what="the guest's MemTotal to drop by 192 MiB (was %d KiB)" % before, poll=0.5)
+        wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 320 * 1024, timeout=30,
+                   what="MemoryKiB to follow the balloon (is %s)" % self.vm_prop(name, "MemoryKiB"))
+        self.assertEqual(self.vm_prop(name, "MemoryStats")["actual_balloon"], 320 * 1024)
+        # and back
+        self.call_vm(name, "SetMemory", ("(t)", (512 * 1024,)))
+        wait_until(lambda: guest_memtotal() >= before - 8 * 1024, timeout=60,
+                   what="the guest's MemTotal to come back to %d KiB" % before, poll=0.5)
+        wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 512 * 1024, timeout=30,
+                   what="MemoryKiB back at 512 MiB")
+        # the guest's balloon driver reports every second (balloon-period 1)
+        stats = self.vm_prop(name, "MemoryStats")
+        self.assertEqual(stats["actual_balloon"], 512 * 1024)
+        self.assertIn("available", stats, stats)
+        self.assertLessEqual(stats["available"], before + 1024)
+        self.assertIn("rss", stats)
         self.call_vm(name, "ForceStop")
         self.assertEqual(self.vm_prop(name, "State"), "shutoff")
 
