@@ -355,15 +355,25 @@ sh_redirect (GString *out, const SpiritRedirect *redirect)
     source_word (out, redirect->path);
 }
 
-char *
-spirit_stage_to_posix_shell (const SpiritStage *stage)
+/* A stage's in-target pipeline as one line for a shell: the words and the redirections that
+ * stay in the target, each started with a blank, written by a dialect (sh or cmd.exe). */
+typedef struct
 {
+  void (*command) (GString *out, const SpiritCommand *command);
+  void (*redirect) (GString *out, const SpiritRedirect *redirect);
+} ShellDialect;
+
+static char *
+stage_to_shell_line (const SpiritStage *stage, const ShellDialect *dialect)
+{
+  const SpiritCommand *first;
   GString *out;
 
   if (stage->control != SPIRIT_CONTROL_NONE || stage->commands->len == 0)
     return NULL;
-  if (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell != NULL)
-    return g_strdup (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell);
+  first = g_ptr_array_index (stage->commands, 0);
+  if (first->shell != NULL)
+    return g_strdup (first->shell);
 
   out = g_string_new (NULL);
   for (guint c = 0; c < stage->commands->len; c++)
@@ -372,28 +382,40 @@ spirit_stage_to_posix_shell (const SpiritStage *stage)
 
       if (c > 0)
         g_string_append (out, " |");
-      source_command (out, command, FALSE);
+      dialect->command (out, command);
       for (guint i = 0; i < command->redirects->len; i++)
         {
           const SpiritRedirect *redirect = g_ptr_array_index (command->redirects, i);
           if (redirect->target == NULL)
-            sh_redirect (out, redirect);
+            dialect->redirect (out, redirect);
         }
     }
-  /* source_command starts every word with a blank */
-  g_string_erase (out, 0, 1);
+  g_string_erase (out, 0, 1); /* the first word's blank */
   return g_string_free (out, FALSE);
+}
+
+static void
+sh_command (GString *out, const SpiritCommand *command)
+{
+  source_command (out, command, FALSE);
+}
+
+char *
+spirit_stage_to_posix_shell (const SpiritStage *stage)
+{
+  static const ShellDialect sh = { sh_command, sh_redirect };
+
+  return stage_to_shell_line (stage, &sh);
 }
 
 /* Words quoted for cmd.exe and the C runtime's argv rules: "…" around a word with blanks or
  * cmd's operators, \" for a quote inside. cmd has no way to quote %VAR% on a /c line. */
 static void
-append_cmd_word (GString *out, const char *word)
+cmd_word (GString *out, const char *word)
 {
   gboolean quote = *word == '\0' || strpbrk (word, " \t&|<>^()\"") != NULL;
 
-  if (out->len > 0)
-    g_string_append_c (out, ' ');
+  g_string_append_c (out, ' ');
   if (!quote)
     {
       g_string_append (out, word);
@@ -409,40 +431,32 @@ append_cmd_word (GString *out, const char *word)
   g_string_append_c (out, '"');
 }
 
+static void
+cmd_command (GString *out, const SpiritCommand *command)
+{
+  for (guint i = 0; command->argv[i] != NULL; i++)
+    cmd_word (out, command->argv[i]);
+}
+
+static void
+cmd_redirect (GString *out, const SpiritRedirect *redirect)
+{
+  if (redirect->mode == SPIRIT_REDIRECT_DUP)
+    {
+      g_string_append_printf (out, " %d>&%d", redirect->fd, redirect->dup_fd);
+      return;
+    }
+  g_string_append_printf (out, " %d%s", redirect->fd,
+                          redirect->mode == SPIRIT_REDIRECT_INPUT    ? "<"
+                          : redirect->mode == SPIRIT_REDIRECT_APPEND ? ">>"
+                                                                     : ">");
+  cmd_word (out, redirect->path);
+}
+
 char *
 spirit_stage_to_cmd_line (const SpiritStage *stage)
 {
-  GString *out;
+  static const ShellDialect cmd = { cmd_command, cmd_redirect };
 
-  if (stage->control != SPIRIT_CONTROL_NONE || stage->commands->len == 0)
-    return NULL;
-  if (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell != NULL)
-    return g_strdup (((SpiritCommand *)g_ptr_array_index (stage->commands, 0))->shell);
-  out = g_string_new (NULL);
-  for (guint c = 0; c < stage->commands->len; c++)
-    {
-      const SpiritCommand *command = g_ptr_array_index (stage->commands, c);
-
-      if (c > 0)
-        g_string_append (out, " |");
-      for (guint i = 0; command->argv[i] != NULL; i++)
-        append_cmd_word (out, command->argv[i]);
-      for (guint i = 0; i < command->redirects->len; i++)
-        {
-          const SpiritRedirect *redirect = g_ptr_array_index (command->redirects, i);
-          if (redirect->target != NULL)
-            continue;
-          if (redirect->mode == SPIRIT_REDIRECT_DUP)
-            g_string_append_printf (out, " %d>&%d", redirect->fd, redirect->dup_fd);
-          else
-            {
-              g_string_append_printf (out, " %d%s", redirect->fd,
-                                      redirect->mode == SPIRIT_REDIRECT_INPUT    ? "<"
-                                      : redirect->mode == SPIRIT_REDIRECT_APPEND ? ">>"
-                                                                                 : ">");
-              append_cmd_word (out, redirect->path);
-            }
-        }
-    }
-  return g_string_free (out, FALSE);
+  return stage_to_shell_line (stage, &cmd);
 }

@@ -18,10 +18,10 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "agent"))
 
-import agentguest  # noqa: E402
 import realguest  # noqa: E402
 from agentguest import AgentGuest, GuestFiles  # noqa: E402
-from spirittest import SOURCE_ROOT, SPIRITCTL, SpiritTestCase, main, wait_until  # noqa: E402
+from spirittest import SPIRITCTL, SpiritTestCase, main, wait_until  # noqa: E402
+from tmuxbash import TmuxBash  # noqa: E402
 
 AGENT = os.environ.get("SPIRIT_AGENT") or os.path.join(
     os.environ.get("SPIRIT_BUILD_DIR", "build"), "agent", "spirit-agent")
@@ -138,24 +138,12 @@ class ProxyGuestTest(SpiritTestCase):
         self.assertEqual(out, "from the host\n")
 
     def test_bash_prompt(self):
-        session = "spirit-at-guest-%d" % os.getpid()
-        rc = os.path.join(self.tmp, "bashrc")
-        with open(rc, "w") as f:
-            f.write("PS1='prompt$ '\nexport PATH=%s:$PATH\nexport SPIRIT_BUS_ADDRESS='%s'\n. %s\n" % (
-                os.path.dirname(SPIRITCTL), self.address, os.path.join(SOURCE_ROOT, "data", "spirit-at.sh")))
-        subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
-                        "bash", "--noprofile", "--rcfile", rc, "-i"], check=True, timeout=30)
+        bash = TmuxBash(self.tmp, self.address, "spirit-at-guest")
         try:
-            def pane():
-                return subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-t", session],
-                                      capture_output=True, text=True, timeout=30).stdout
-            wait_until(lambda: "prompt$" in pane(), timeout=30, what="the bash prompt", poll=0.1)
-            subprocess.run(["tmux", "-L", session, "send-keys", "-t", session,
-                            "@%s echo hi" % self.vm, "Enter"], check=True, timeout=30)
-            wait_until(lambda: "\nhi\n" in pane(), timeout=60, what="'hi' from the guest", poll=0.1)
+            bash.type("@%s echo hi" % self.vm)
+            bash.wait_for("\nhi\n", timeout=60, what="'hi' from the guest")
         finally:
-            subprocess.run(["tmux", "-L", session, "kill-server"], timeout=30)
-
+            bash.close()
 
 if __name__ == "__main__":
     main()

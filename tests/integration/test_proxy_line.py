@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import tempfile
 
-from spirittest import SOURCE_ROOT, SPIRITCTL, SpiritTestCase, main, wait_until
+from spirittest import SPIRITCTL, SpiritTestCase, main, wait_until
+from tmuxbash import TmuxBash
 
 
 class ProxyLineTest(SpiritTestCase):
@@ -218,31 +219,17 @@ class ProxyLineTest(SpiritTestCase):
 
     def test_bash_prompt_runs_at_lines(self):
         """A real bash in tmux, with data/spirit-at.sh sourced: '@spirit echo …' typed at the prompt."""
-        session = "spirit-at-%d" % os.getpid()
-        rc = os.path.join(self.tmp, "bashrc")
-        with open(rc, "w") as f:
-            f.write("PS1='prompt$ '\nexport PATH=%s:$PATH\nexport SPIRIT_BUS_ADDRESS='%s'\n. %s\n" % (
-                os.path.dirname(SPIRITCTL), self.address, os.path.join(SOURCE_ROOT, "data", "spirit-at.sh")))
-        subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
-                        "bash", "--noprofile", "--rcfile", rc, "-i"], check=True, timeout=30)
+        bash = TmuxBash(self.tmp, self.address, "spirit-at")
         try:
-            def pane():
-                return subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-t", session],
-                                      capture_output=True, text=True, timeout=30).stdout
-            wait_until(lambda: "prompt$" in pane(), timeout=30, what="the bash prompt", poll=0.1)
-            subprocess.run(["tmux", "-L", session, "send-keys", "-t", session,
-                            "@spirit echo hi-from-$((6*7))", "Enter"], check=True, timeout=30)
-            wait_until(lambda: "\nhi-from-42\n" in pane(), timeout=30, what="the output line", poll=0.1)
-            subprocess.run(["tmux", "-L", session, "send-keys", "-t", session, "@alpha --pause", "Enter"],
-                           check=True, timeout=30)
+            bash.type("@spirit echo hi-from-$((6*7))")  # bash expands $((…)) before spiritctl runs
+            bash.wait_for("\nhi-from-42\n", what="the output line")
+            bash.type("@alpha --pause")
             self.wait_vm_state("alpha", "paused")
-            subprocess.run(["tmux", "-L", session, "send-keys", "-t", session, "not-a-command-xyz; echo rc=$?",
-                            "Enter"], check=True, timeout=30)
-            wait_until(lambda: "rc=127" in pane(), timeout=30, what="bash's own not-found", poll=0.1)
-            self.assertIn("not-a-command-xyz: command not found", pane())
+            bash.type("not-a-command-xyz; echo rc=$?")
+            bash.wait_for("rc=127", what="bash's own not-found")
+            self.assertIn("not-a-command-xyz: command not found", bash.pane())
         finally:
-            subprocess.run(["tmux", "-L", session, "kill-server"], timeout=30)
-
+            bash.close()
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,40 @@
+"""A real interactive bash in tmux with data/spirit-at.sh sourced: what a user types at a prompt.
+
+Used by the tests of the bash integration (test_proxy_line.py on the test driver,
+test_proxy_guest.py in a real guest). Waits read the pane until a text shows, with a deadline.
+"""
+
+import os
+import subprocess
+
+from spirittest import SOURCE_ROOT, SPIRITCTL, wait_until
+
+
+class TmuxBash:
+    def __init__(self, workdir, bus_address, name):
+        self.server = "%s-%d" % (name, os.getpid())
+        rc = os.path.join(workdir, "bashrc-" + name)
+        with open(rc, "w") as f:
+            f.write("PS1='prompt$ '\nexport PATH=%s:$PATH\nexport SPIRIT_BUS_ADDRESS='%s'\n. %s\n" % (
+                os.path.dirname(SPIRITCTL), bus_address, os.path.join(SOURCE_ROOT, "data", "spirit-at.sh")))
+        self.tmux("new-session", "-d", "-s", self.server, "-x", "200", "-y", "50",
+                  "bash", "--noprofile", "--rcfile", rc, "-i")
+        self.wait_for("prompt$", what="the bash prompt")
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.server] + list(args), capture_output=True, text=True,
+                              check=True, timeout=30).stdout
+
+    def pane(self):
+        return self.tmux("capture-pane", "-p", "-t", self.server)
+
+    def type(self, line):
+        """Types line and Enter, as keys (tmux's -l: the text is not read as key names)."""
+        self.tmux("send-keys", "-t", self.server, "-l", line)
+        self.tmux("send-keys", "-t", self.server, "Enter")
+
+    def wait_for(self, text, timeout=30, what=None):
+        wait_until(lambda: text in self.pane(), timeout=timeout, what=what or repr(text), poll=0.1)
+
+    def close(self):
+        subprocess.run(["tmux", "-L", self.server, "kill-server"], timeout=30)
