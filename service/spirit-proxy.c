@@ -57,6 +57,8 @@ typedef struct
   SpiritProxy *proxy;
   GDBusMethodInvocation *invocation;
   char *vm_path;
+  char **argv; /* as called, checked after authorization */
+  GVariant *options;
   SpiritExecRequest request;
   char *backend;
   int fds[3];
@@ -72,6 +74,8 @@ exec_call_free (ExecCall *call)
   spirit_exec_request_clear (&call->request);
   g_free (call->backend);
   g_free (call->vm_path);
+  g_strfreev (call->argv);
+  g_clear_pointer (&call->options, g_variant_unref);
   g_free (call);
 }
 
@@ -356,6 +360,12 @@ on_exec_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       return;
     }
+  /* Arguments are looked at only once authorized, like every VM method. */
+  if (!parse_options (call, (const char *const *)call->argv, call->options, &error))
+    {
+      g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+      return;
+    }
   vm = call->proxy->lookup (call->vm_path, call->proxy->lookup_data);
   if (vm == NULL)
     {
@@ -400,11 +410,12 @@ on_handle_exec (SpiritDBusGuestProxy *iface,
   call->proxy = proxy;
   call->invocation = invocation; /* the skeleton's reference, which a return_*() consumes */
   call->vm_path = g_strdup (vm_path);
+  call->argv = g_strdupv ((char **)argv);
+  call->options = g_variant_ref (options);
   call->fds[0] = call->fds[1] = call->fds[2] = -1;
   if (!take_fd (fd_list, stdin_handle, &call->fds[0], &error)
       || !take_fd (fd_list, stdout_handle, &call->fds[1], &error)
-      || !take_fd (fd_list, stderr_handle, &call->fds[2], &error)
-      || !parse_options (call, argv, options, &error))
+      || !take_fd (fd_list, stderr_handle, &call->fds[2], &error))
     {
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
