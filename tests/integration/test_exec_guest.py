@@ -172,6 +172,9 @@ class ExecGuestTest(SpiritTestCase):
         result = self.exec("echo $((6*7)) in $PWD with $SPIRIT_X", extra=["--shell", "--cwd", "/tmp",
                                                                         "--env", "SPIRIT_X=y"])
         self.assertEqual(result.stdout, b"42 in /tmp with y\n")
+        result = self.exec("sleep", "100", extra=["--timeout", "1"])
+        self.assertEqual(result.returncode, 124, result.stderr)
+        self.assertIn(b"timed out", result.stderr)
         result = self.exec("/no/such/binary")
         self.assertEqual(result.returncode, 1)
         self.assertIn(b"/no/such/binary", result.stderr)
@@ -319,6 +322,28 @@ class ExecGuestTest(SpiritTestCase):
         result = self.exec("echo", "back")
         self.assertEqual((result.returncode, result.stdout), (0, b"back\n"), result.stderr)
 
+    def test_zzz_restarted_vm_gets_a_new_link(self):
+        # The second (and last) boot: a new QEMU, a new channel directory (the domain id is in
+        # its path); the link must follow it, and the channel must not be added twice.
+        old = re.search(r"path='([^']+/spirit\.0)'", virsh("dumpxml", self.name).stdout).group(1)
+        self.call_vm(self.name, "ForceStop")
+        drain_main_context()
+        wait_until(lambda: not self.vm_prop(self.name, "AgentConnected"), timeout=30,
+                   what="AgentConnected false after ForceStop")
+        self.assertEqual(self.vm_prop(self.name, "GuestKernel"), "")
+        offset = len(self.console_text())
+        self.call_vm(self.name, "Start", timeout_ms=180000)
+        wait_until(lambda: "SPIRIT-GUEST-READY" in self.console_text()[offset:], timeout=120,
+                   what="the second boot", poll=0.2)
+        wait_until(lambda: self.vm_prop(self.name, "AgentConnected"), timeout=120,
+                   what="AgentConnected after the restart", poll=0.2)
+        new = re.search(r"path='([^']+/spirit\.0)'", virsh("dumpxml", self.name).stdout).group(1)
+        self.assertNotEqual(new, old)
+        self.assertEqual(virsh("dumpxml", "--inactive", self.name).stdout.count("name='spirit.0'"), 1)
+        result = self.exec("echo", "reborn")
+        self.assertEqual((result.returncode, result.stdout), (0, b"reborn\n"), result.stderr)
+
 
 if __name__ == "__main__":
     main()
+
