@@ -308,6 +308,35 @@ class ExecGuestTest(SpiritTestCase):
         else:
             self.assertTrue(status.get("stdout-truncated"), status)
 
+    def test_zy_auto_falls_back_to_qemu_ga(self):
+        wait_until(lambda: "SPIRIT-QGA-START" in self.console_text(), timeout=60, what="qemu-ga", poll=0.2)
+        # Freeze spirit-agent (SIGSTOP from one of its own commands): it stops answering pings,
+        # its session ends, and Exec falls back to qemu-ga by itself.
+        run = start_exec(self.bus, self.vm_path_(), ["sh", "-c", "kill -STOP $PPID"])
+        status = self.watcher.wait(run.job, timeout=60)
+        self.assertEqual(status.get("error-name"), "org.crom.Spirit.Error.AgentUnavailable", status)
+        drain_main_context()
+        self.assertFalse(self.vm_prop(self.name, "AgentConnected"))
+        try:
+            result = []
+
+            def try_uname():
+                r = self.exec("uname", "-n")
+                result[:] = [r]
+                return r.returncode == 0 or b"does not answer" not in r.stderr
+            wait_until(try_uname, timeout=60, what="qemu-ga to answer", poll=0.5)
+            self.assertEqual((result[0].returncode, result[0].stdout), (0, b"spirit-guest\n"),
+                             result[0].stderr)
+            run = start_exec(self.bus, self.vm_path_(), ["true"])
+            self.assertEqual(self.watcher.wait(run.job)["backend"], "qemu-ga")
+        finally:
+            r = self.exec("sh", "-c", "kill -CONT $(pidof spirit-agent)", extra=["--backend", "qemu-ga"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.vm_prop(self.name, "AgentConnected"), timeout=60,
+                   what="spirit-agent back", poll=0.2)
+        run = start_exec(self.bus, self.vm_path_(), ["true"])
+        self.assertEqual(self.watcher.wait(run.job)["backend"], "spirit-agent")
+
     def test_zz_agent_killed_in_the_guest(self):
         starts = len(re.findall("SPIRIT-AGENT-START", self.console_text()))
         result = self.exec("sh", "-c", "kill -KILL $PPID; sleep 100")
