@@ -5,6 +5,7 @@
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
 #include "spirit-exec-job.h"
+#include "spirit-qga-job.h"
 
 #include <gio/gunixfdlist.h>
 #include <signal.h>
@@ -16,10 +17,32 @@ struct _SpiritProxy
   SpiritProxyLookupVm lookup;
   gpointer lookup_data;
   SpiritDBusGuestProxy *iface;
-  GHashTable *jobs;    /* path → SpiritExecJob* (owned) */
+  GHashTable *jobs;    /* path → ProxyJob* (owned) */
   GHashTable *callers; /* unique name → Caller* */
   guint64 next_job;
 };
+
+/* A job of either backend. */
+typedef struct
+{
+  SpiritExecJob *agent;
+  SpiritQgaJob *qga;
+} ProxyJob;
+
+static void
+proxy_job_free (ProxyJob *job)
+{
+  spirit_exec_job_free (job->agent);
+  spirit_qga_job_free (job->qga);
+  g_free (job);
+}
+
+static const char *
+proxy_job_get_sender (ProxyJob *job)
+{
+  return job->agent ? spirit_exec_job_get_sender (job->agent)
+                    : spirit_qga_job_get_sender (job->qga);
+}
 
 typedef struct
 {
@@ -34,6 +57,8 @@ typedef struct
   SpiritProxy *proxy;
   GDBusMethodInvocation *invocation;
   char *vm_path;
+  char **argv; /* as called, checked after authorization */
+  GVariant *options;
   SpiritExecRequest request;
   char *backend;
   int fds[3];
@@ -49,6 +74,8 @@ exec_call_free (ExecCall *call)
   spirit_exec_request_clear (&call->request);
   g_free (call->backend);
   g_free (call->vm_path);
+  g_strfreev (call->argv);
+  g_clear_pointer (&call->options, g_variant_unref);
   g_free (call);
 }
 
@@ -73,8 +100,15 @@ on_caller_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
 
   g_debug ("%s left the bus; killing its %u commands", name, caller->jobs);
   for (GList *l = jobs; l; l = l->next)
-    if (g_str_equal (spirit_exec_job_get_sender (l->data), name))
-      spirit_exec_job_abandon (l->data);
+    {
+      ProxyJob *job = l->data;
+      if (!g_str_equal (proxy_job_get_sender (job), name))
+        continue;
+      if (job->agent != NULL)
+        spirit_exec_job_abandon (job->agent);
+      else
+        spirit_qga_job_abandon (job->qga);
+    }
 }
 
 static void
@@ -110,6 +144,15 @@ on_job_done (SpiritExecJob *job, gpointer user_data)
 
   spirit_proxy_unref_caller (proxy, spirit_exec_job_get_sender (job));
   g_hash_table_remove (proxy->jobs, spirit_exec_job_get_path (job));
+}
+
+static void
+on_qga_job_done (SpiritQgaJob *job, gpointer user_data)
+{
+  SpiritProxy *proxy = user_data;
+
+  spirit_proxy_unref_caller (proxy, spirit_qga_job_get_sender (job));
+  g_hash_table_remove (proxy->jobs, spirit_qga_job_get_path (job));
 }
 
 /* --- Exec ----------------------------------------------------------------------------------- */
@@ -205,56 +248,102 @@ parse_options (ExecCall *call, const char *const *argv, GVariant *options, GErro
   return TRUE;
 }
 
+static void spirit_proxy_return_error (ExecCall *call, SpiritError code, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
+
+static void
+spirit_proxy_return_error (ExecCall *call, SpiritError code, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation), SPIRIT_ERROR,
+                                                 code, message);
+}
+
 static void
 spirit_proxy_start_job (SpiritProxy *proxy, ExecCall *call, SpiritVm *vm)
 {
   SpiritAgentLink *link = spirit_vm_get_agent_link (vm);
+  gboolean agent_ready = link != NULL && spirit_agent_link_is_ready (link);
+  const char *backend = call->backend ? call->backend : "auto";
+  gboolean use_qga;
   g_autofree char *path = NULL;
-  SpiritExecJob *job;
-  const char *sender = g_dbus_method_invocation_get_sender (call->invocation);
-  GDBusConnection *bus = g_dbus_method_invocation_get_connection (call->invocation);
+  ProxyJob *job = g_new0 (ProxyJob, 1);
+  /* Copies: starting a job may answer (and free) the invocation. */
+  g_autofree char *sender = g_strdup (g_dbus_method_invocation_get_sender (call->invocation));
+  g_autoptr (GDBusConnection) bus
+    = g_object_ref (g_dbus_method_invocation_get_connection (call->invocation));
+  const char *name = spirit_vm_get_name (vm);
 
   if (!g_str_equal (spirit_vm_get_state (vm), "running"))
     {
-      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation), SPIRIT_ERROR,
-                                             SPIRIT_ERROR_INVALID_STATE,
-                                             "Cannot run a command in '%s': it is %s",
-                                             spirit_vm_get_name (vm), spirit_vm_get_state (vm));
+      spirit_proxy_return_error (call, SPIRIT_ERROR_INVALID_STATE,
+                                 "Cannot run a command in '%s': it is %s", name,
+                                 spirit_vm_get_state (vm));
+      g_free (job);
       return;
     }
-  if (call->backend != NULL && g_str_equal (call->backend, "qemu-ga"))
+  /* spirit-agent when it answers; qemu-ga when asked for, or when spirit-agent does not answer
+   * and the VM has qemu-ga's channel. */
+  use_qga = g_str_equal (backend, "qemu-ga")
+            || (g_str_equal (backend, "auto") && !agent_ready && spirit_vm_has_qemu_ga (vm));
+  if (use_qga && !spirit_vm_has_qemu_ga (vm))
     {
-      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation), SPIRIT_ERROR,
-                                             SPIRIT_ERROR_NOT_SUPPORTED,
-                                             "The qemu-ga backend is not implemented yet");
+      spirit_proxy_return_error (call, SPIRIT_ERROR_AGENT_UNAVAILABLE,
+                                 "'%s' has no qemu-guest-agent channel (org.qemu.guest_agent.0)",
+                                 name);
+      g_free (job);
       return;
     }
-  if (link == NULL)
+  if (use_qga && call->request.timeout_ms > 0)
     {
-      g_dbus_method_invocation_return_error (
-        g_steal_pointer (&call->invocation), SPIRIT_ERROR, SPIRIT_ERROR_AGENT_UNAVAILABLE,
-        "Cannot run a command in '%s': spirit-agent needs a VM "
-        "on a local host (qemu:///system or qemu:///session)",
-        spirit_vm_get_name (vm));
+      spirit_proxy_return_error (call, SPIRIT_ERROR_NOT_SUPPORTED,
+                                 "qemu-guest-agent cannot stop a command after a timeout; "
+                                 "install spirit-agent in '%s' for timeout-ms",
+                                 name);
+      g_free (job);
       return;
     }
-  if (!spirit_agent_link_is_ready (link))
+  if (!use_qga && link == NULL)
     {
-      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation), SPIRIT_ERROR,
-                                             SPIRIT_ERROR_AGENT_UNAVAILABLE,
-                                             "spirit-agent does not answer in '%s' (is it "
-                                             "installed and running in the guest?)",
-                                             spirit_vm_get_name (vm));
+      spirit_proxy_return_error (call, SPIRIT_ERROR_AGENT_UNAVAILABLE,
+                                 "Cannot run a command in '%s': spirit-agent needs a VM on a local "
+                                 "host (qemu:///system or qemu:///session), and the VM has no "
+                                 "qemu-guest-agent channel",
+                                 name);
+      g_free (job);
+      return;
+    }
+  if (!use_qga && !agent_ready)
+    {
+      spirit_proxy_return_error (
+        call, SPIRIT_ERROR_AGENT_UNAVAILABLE,
+        "spirit-agent does not answer in '%s' (is it installed and running "
+        "in the guest?)%s",
+        name, spirit_vm_has_qemu_ga (vm) ? "" : " and it has no qemu-guest-agent channel");
+      g_free (job);
       return;
     }
 
   path = g_strdup_printf ("/org/crom/Spirit/job/%" G_GUINT64_FORMAT, ++proxy->next_job);
-  job = spirit_exec_job_start (link, spirit_vm_get_name (vm), path,
-                               g_steal_pointer (&call->invocation), &call->request, call->fds[0],
-                               call->fds[1], call->fds[2], on_job_done, proxy);
+  if (use_qga)
+    job->qga
+      = spirit_qga_job_start (vm, path, g_steal_pointer (&call->invocation), &call->request,
+                              call->fds[0], call->fds[1], call->fds[2], on_qga_job_done, proxy);
+  else
+    job->agent = spirit_exec_job_start (link, name, path, g_steal_pointer (&call->invocation),
+                                        &call->request, call->fds[0], call->fds[1], call->fds[2],
+                                        on_job_done, proxy);
   call->fds[0] = call->fds[1] = call->fds[2] = -1; /* taken, also on failure */
-  if (job == NULL)
-    return;
+  if (job->agent == NULL && job->qga == NULL)
+    {
+      g_free (job);
+      return;
+    }
   g_hash_table_insert (proxy->jobs, g_strdup (path), job);
   spirit_proxy_ref_caller (proxy, bus, sender);
 }
@@ -267,6 +356,12 @@ on_exec_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
   SpiritVm *vm;
 
   if (!spirit_auth_check_finish (SPIRIT_AUTH (source), result, &error))
+    {
+      g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+      return;
+    }
+  /* Arguments are looked at only once authorized, like every VM method. */
+  if (!parse_options (call, (const char *const *)call->argv, call->options, &error))
     {
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       return;
@@ -315,11 +410,12 @@ on_handle_exec (SpiritDBusGuestProxy *iface,
   call->proxy = proxy;
   call->invocation = invocation; /* the skeleton's reference, which a return_*() consumes */
   call->vm_path = g_strdup (vm_path);
+  call->argv = g_strdupv ((char **)argv);
+  call->options = g_variant_ref (options);
   call->fds[0] = call->fds[1] = call->fds[2] = -1;
   if (!take_fd (fd_list, stdin_handle, &call->fds[0], &error)
       || !take_fd (fd_list, stdout_handle, &call->fds[1], &error)
-      || !take_fd (fd_list, stderr_handle, &call->fds[2], &error)
-      || !parse_options (call, argv, options, &error))
+      || !take_fd (fd_list, stderr_handle, &call->fds[2], &error))
     {
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -339,10 +435,10 @@ on_handle_cancel (SpiritDBusGuestProxy *iface,
                   gpointer user_data)
 {
   SpiritProxy *proxy = user_data;
-  SpiritExecJob *job = g_hash_table_lookup (proxy->jobs, job_path);
+  ProxyJob *job = g_hash_table_lookup (proxy->jobs, job_path);
 
   if (job == NULL
-      || !g_str_equal (spirit_exec_job_get_sender (job),
+      || !g_str_equal (proxy_job_get_sender (job),
                        g_dbus_method_invocation_get_sender (invocation)))
     {
       g_dbus_method_invocation_return_error (invocation, SPIRIT_ERROR, SPIRIT_ERROR_NO_SUCH_JOB,
@@ -358,7 +454,14 @@ on_handle_cancel (SpiritDBusGuestProxy *iface,
                                              signal_name);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  spirit_exec_job_signal (job, signal_name);
+  if (job->qga != NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (
+        invocation, SPIRIT_ERROR, SPIRIT_ERROR_NOT_SUPPORTED,
+        "qemu-guest-agent cannot send signals to a command it started");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  spirit_exec_job_signal (job->agent, signal_name);
   spirit_dbus_guest_proxy_complete_cancel (iface, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -377,7 +480,7 @@ spirit_proxy_new (SpiritAuth *auth, SpiritProxyLookupVm lookup, gpointer lookup_
   proxy->lookup = lookup;
   proxy->lookup_data = lookup_data;
   proxy->jobs
-    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)spirit_exec_job_free);
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)proxy_job_free);
   proxy->callers
     = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)caller_free);
   proxy->iface = spirit_dbus_guest_proxy_skeleton_new ();

@@ -502,6 +502,18 @@ spirit_vm_has_qemu_ga (SpiritVm *self)
   return self->has_qemu_ga;
 }
 
+GVirDomain *
+spirit_vm_get_domain (SpiritVm *self)
+{
+  return self->domain;
+}
+
+SpiritWorker *
+spirit_vm_get_worker (SpiritVm *self)
+{
+  return self->worker;
+}
+
 /* --- method calls ------------------------------------------------------------------------ */
 
 static void

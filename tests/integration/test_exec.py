@@ -146,6 +146,11 @@ class ExecFakeAgentTest(SpiritTestCase):
                                ["echo"])
         self.assert_dbus_error(ERR + "Failed", start_exec, self.bus, path, ["no-such-command"],
                                contains="not found")
+        self.assert_dbus_error(ERR + "InvalidArgument", start_exec, self.bus, path, ["echo"],
+                               options={"backend": "telepathy"})
+        # the test driver's VMs have no qemu-guest-agent channel
+        self.assert_dbus_error(ERR + "AgentUnavailable", start_exec, self.bus, path, ["echo"],
+                               options={"backend": "qemu-ga"}, contains="org.qemu.guest_agent.0")
 
     # --- a hostile agent -----------------------------------------------------------------
 

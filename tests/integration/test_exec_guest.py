@@ -28,6 +28,9 @@ from spirittest import (BUS_NAME, MANAGER_IFACE, ROOT, SPIRITCTL, Gio, SpiritDae
 AGENT = os.environ.get("SPIRIT_AGENT") or os.path.join(
     os.environ.get("SPIRIT_BUILD_DIR", "build"), "agent", "spirit-agent")
 PREFIX = "spirit-exectest-%d-" % os.getpid()
+QEMU_GA = "/usr/sbin/qemu-ga"  # Debian's qemu-guest-agent, packed into the guest for the fallback
+QGA_CHANNEL = ("    <channel type='unix'>\n      <source mode='bind'/>\n"
+               "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
@@ -44,14 +47,16 @@ class ExecGuestTest(SpiritTestCase):
         super().setUpClass()
         cls.daemon = None
         cls.name = PREFIX + "g"
-        cls.files = GuestFiles([AGENT])
+        cls.files = GuestFiles([AGENT, QEMU_GA])
         cls.console = os.path.join(cls.files.dir, cls.name + ".console")
         try:
             xml = subprocess.run(
                 [os.path.join(GUEST, "make-domain.sh"), cls.name, cls.files.dir, "--console", cls.console,
-                 "--memory", "512", "--cmdline", "spirit.agent=/usr/bin/spirit-agent"],
+                 "--memory", "512", "--cmdline", "spirit.agent=/usr/bin/spirit-agent spirit.qga=1"],
                 check=True, capture_output=True, text=True, timeout=60).stdout
             assert "spirit.0" not in xml
+            # qemu-ga's channel, without a path: libvirt is its client and places the socket
+            xml = xml.replace("  </devices>", QGA_CHANNEL + "  </devices>", 1)
             path = os.path.join(cls.files.dir, cls.name + ".xml")
             with open(path, "w") as f:
                 f.write(xml)
@@ -167,6 +172,9 @@ class ExecGuestTest(SpiritTestCase):
         result = self.exec("echo $((6*7)) in $PWD with $SPIRIT_X", extra=["--shell", "--cwd", "/tmp",
                                                                         "--env", "SPIRIT_X=y"])
         self.assertEqual(result.stdout, b"42 in /tmp with y\n")
+        result = self.exec("sleep", "100", extra=["--timeout", "1"])
+        self.assertEqual(result.returncode, 124, result.stderr)
+        self.assertIn(b"timed out", result.stderr)
         result = self.exec("/no/such/binary")
         self.assertEqual(result.returncode, 1)
         self.assertIn(b"/no/such/binary", result.stderr)
@@ -264,6 +272,79 @@ class ExecGuestTest(SpiritTestCase):
         self.assertEqual(run.stdout.count, 64 * MiB)
         self.assertEqual(run.stdout.sha.hexdigest(), guest_sha)
 
+    def wait_qemu_ga(self, *argv):
+        """Runs argv through qemu-ga once it answers: libvirt talks to it only after a guest-sync,
+        so 'does not answer' is retried, with a deadline."""
+        wait_until(lambda: "SPIRIT-QGA-START" in self.console_text(), timeout=60, what="qemu-ga", poll=0.2)
+        result = []
+
+        def attempt():
+            r = self.exec(*argv, extra=["--backend", "qemu-ga"])
+            result[:] = [r]
+            return r.returncode == 0 or b"does not answer" not in r.stderr
+        wait_until(attempt, timeout=60, what="qemu-ga to answer", poll=0.5)
+        return result[0]
+
+    def test_qemu_ga_backend(self):
+        qga = ["--backend", "qemu-ga"]
+        r = self.wait_qemu_ga("uname", "-r")
+        self.assertEqual((r.returncode, r.stdout.decode().strip()), (0, self.kernel), r.stderr)
+        self.assertEqual(self.exec("sh", "-c", "echo err >&2; exit 7", extra=qga).returncode, 7)
+        r = self.exec("pwd", extra=qga + ["--cwd", "/tmp"])
+        self.assertEqual(r.stdout, b"/tmp\n")
+        r = self.exec("sha256sum", stdin=b"x" * 100000, extra=qga)
+        self.assertEqual(r.stdout.split()[0].decode(), hashlib.sha256(b"x" * 100000).hexdigest())
+        run = start_exec(self.bus, self.vm_path_(), ["sh", "-c", "kill -TERM $$"],
+                         options={"backend": "qemu-ga"})
+        status = self.watcher.wait(run.job)
+        self.assertEqual((status["signal"], status["backend"]), ("TERM", "qemu-ga"))
+
+    def test_zy_auto_falls_back_to_qemu_ga(self):
+        wait_until(lambda: "SPIRIT-QGA-START" in self.console_text(), timeout=60, what="qemu-ga", poll=0.2)
+        # Freeze spirit-agent (SIGSTOP from one of its own commands): it stops answering pings,
+        # its session ends, and Exec falls back to qemu-ga by itself.
+        run = start_exec(self.bus, self.vm_path_(), ["sh", "-c", "kill -STOP $PPID"])
+        status = self.watcher.wait(run.job, timeout=60)
+        self.assertEqual(status.get("error-name"), "org.crom.Spirit.Error.AgentUnavailable", status)
+        drain_main_context()
+        self.assertFalse(self.vm_prop(self.name, "AgentConnected"))
+        try:
+            result = []
+
+            def try_uname():
+                r = self.exec("uname", "-n")
+                result[:] = [r]
+                return r.returncode == 0 or b"does not answer" not in r.stderr
+            wait_until(try_uname, timeout=60, what="qemu-ga to answer", poll=0.5)
+            self.assertEqual((result[0].returncode, result[0].stdout), (0, b"spirit-guest\n"),
+                             result[0].stderr)
+            run = start_exec(self.bus, self.vm_path_(), ["true"])
+            self.assertEqual(self.watcher.wait(run.job)["backend"], "qemu-ga")
+        finally:
+            r = self.exec("sh", "-c", "kill -CONT $(pidof spirit-agent)", extra=["--backend", "qemu-ga"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.vm_prop(self.name, "AgentConnected"), timeout=60,
+                   what="spirit-agent back", poll=0.2)
+        run = start_exec(self.bus, self.vm_path_(), ["true"])
+        self.assertEqual(self.watcher.wait(run.job)["backend"], "spirit-agent")
+
+    def test_zyz_qemu_ga_output_beyond_libvirts_limit(self):
+        # Runs after every other use of qemu-ga: libvirt marks its agent connection broken after
+        # a reply it could not take ("QEMU guest agent is not available due to an error").
+        self.assertEqual(self.wait_qemu_ga("true").returncode, 0)
+        # More than qemu-ga keeps (16 MiB): flagged, or refused by libvirt's reply size limit,
+        # but never silently short.
+        run = start_exec(self.bus, self.vm_path_(), ["head", "-c", "17000000", "/dev/zero"],
+                         options={"backend": "qemu-ga"}, keep=False)
+        status = self.watcher.wait(run.job, timeout=120)
+        run.stdout.join(60)
+        sys.stderr.write("17 MB through qemu-ga: %r, %d bytes written\n" % (status, run.stdout.count))
+        if "error" in status:
+            self.assertEqual(status["error-name"], "org.crom.Spirit.Error.Failed")
+            self.assertIn("more than libvirt takes", status["error"])
+        else:
+            self.assertTrue(status.get("stdout-truncated"), status)
+
     def test_zz_agent_killed_in_the_guest(self):
         starts = len(re.findall("SPIRIT-AGENT-START", self.console_text()))
         result = self.exec("sh", "-c", "kill -KILL $PPID; sleep 100")
@@ -278,6 +359,28 @@ class ExecGuestTest(SpiritTestCase):
         result = self.exec("echo", "back")
         self.assertEqual((result.returncode, result.stdout), (0, b"back\n"), result.stderr)
 
+    def test_zzz_restarted_vm_gets_a_new_link(self):
+        # The second (and last) boot: a new QEMU, a new channel directory (the domain id is in
+        # its path); the link must follow it, and the channel must not be added twice.
+        old = re.search(r"path='([^']+/spirit\.0)'", virsh("dumpxml", self.name).stdout).group(1)
+        self.call_vm(self.name, "ForceStop")
+        drain_main_context()
+        wait_until(lambda: not self.vm_prop(self.name, "AgentConnected"), timeout=30,
+                   what="AgentConnected false after ForceStop")
+        self.assertEqual(self.vm_prop(self.name, "GuestKernel"), "")
+        offset = len(self.console_text())
+        self.call_vm(self.name, "Start", timeout_ms=180000)
+        wait_until(lambda: "SPIRIT-GUEST-READY" in self.console_text()[offset:], timeout=120,
+                   what="the second boot", poll=0.2)
+        wait_until(lambda: self.vm_prop(self.name, "AgentConnected"), timeout=120,
+                   what="AgentConnected after the restart", poll=0.2)
+        new = re.search(r"path='([^']+/spirit\.0)'", virsh("dumpxml", self.name).stdout).group(1)
+        self.assertNotEqual(new, old)
+        self.assertEqual(virsh("dumpxml", "--inactive", self.name).stdout.count("name='spirit.0'"), 1)
+        result = self.exec("echo", "reborn")
+        self.assertEqual((result.returncode, result.stdout), (0, b"reborn\n"), result.stderr)
+
 
 if __name__ == "__main__":
     main()
+
