@@ -754,9 +754,3 @@ spirit_vm_get_host (SpiritVm *self)
 {
   return self->host;
 }
-
-GVirDomain *
-spirit_vm_get_domain (SpiritVm *self)
-{
-  return self->domain;
-}
