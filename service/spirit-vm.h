@@ -44,7 +44,7 @@ typedef struct _SpiritAgentLink SpiritAgentLink;
 void spirit_vm_enable_agent (SpiritVm *self, gboolean local);
 SpiritAgentLink *spirit_vm_get_agent_link (SpiritVm *self); /* NULL: not local */
 gboolean spirit_vm_has_qemu_ga (SpiritVm *self);
-/* For the qemu-ga fallback: the domain (NULL while libvirt is down) and the host's workers. */
+/* For the qemu-ga fallback: the host's workers (the domain: spirit_vm_get_domain, NULL while libvirt is down). */
 SpiritWorker *spirit_vm_get_worker (SpiritVm *self);
 
 char *spirit_vm_object_path_for (const char *host, const char *uuid);
