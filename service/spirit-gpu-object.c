@@ -491,7 +491,7 @@ on_handle_passthrough (SpiritDBusGpu *iface,
   SpiritGpuCall *call = g_new0 (SpiritGpuCall, 1);
 
   call->self = g_object_ref (user_data);
-  call->invocation = g_object_ref (invocation);
+  call->invocation = invocation; /* GDBus's reference: given back with the reply */
   call->vm_name = g_strdup (vm_name);
   call->force = force;
   spirit_auth_check_async (call->self->context->auth, invocation, NULL, on_passthrough_authorized,
@@ -539,7 +539,7 @@ on_handle_reclaim (SpiritDBusGpu *iface,
   SpiritGpuCall *call = g_new0 (SpiritGpuCall, 1);
 
   call->self = g_object_ref (user_data);
-  call->invocation = g_object_ref (invocation);
+  call->invocation = invocation; /* GDBus's reference: given back with the reply */
   call->force = force;
   spirit_auth_check_async (call->self->context->auth, invocation, NULL, on_reclaim_authorized,
                            call);

@@ -74,7 +74,7 @@ spirit_define_call_new (GDBusMethodInvocation *invocation)
 {
   SpiritDefineCall *call = g_new0 (SpiritDefineCall, 1);
 
-  call->invocation = g_object_ref (invocation);
+  call->invocation = invocation; /* GDBus's reference: given back with the reply */
   return call;
 }
 

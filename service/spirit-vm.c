@@ -609,7 +609,7 @@ spirit_vm_begin_call (SpiritVm *self,
 
   call->op = spirit_vm_op_lookup (g_dbus_method_invocation_get_method_name (invocation));
   g_assert (call->op != NULL);
-  call->invocation = g_object_ref (invocation);
+  call->invocation = invocation; /* GDBus's reference: given back with the reply */
   call->vm_name = g_strdup (spirit_vm_get_name (self));
   call->name_arg = g_strdup (name_arg ? name_arg : "");
   call->timeout_arg = timeout_arg;

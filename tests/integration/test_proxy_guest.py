@@ -65,9 +65,19 @@ class ProxyGuestTest(SpiritTestCase):
         cls.files = GuestFiles([AGENT])
         cls.guest = AgentGuest(cls.files, PREFIX + "g", os.path.join(cls.files.dir, "spirit.0.sock"))
         cls.kernel = cls.guest.start()
+        # "@linux" as users write it: an alias of targets.conf for the guest
+        conf = os.path.join(cls.tmp, "targets.conf")
+        with open(conf, "w") as f:
+            f.write("[linux]\nvm=%s\nos=posix\n" % cls.guest.name)
+        cls.saved_conf = os.environ.get("SPIRIT_TARGETS_CONF")
+        os.environ["SPIRIT_TARGETS_CONF"] = conf
 
     @classmethod
     def tearDownClass(cls):
+        if getattr(cls, "saved_conf", None) is not None:
+            os.environ["SPIRIT_TARGETS_CONF"] = cls.saved_conf
+        else:
+            os.environ.pop("SPIRIT_TARGETS_CONF", None)
         if getattr(cls, "guest", None) is not None:
             cls.guest.undefine()
         if getattr(cls, "files", None) is not None:
@@ -95,7 +105,7 @@ class ProxyGuestTest(SpiritTestCase):
         env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address, HOME=home, XDG_CONFIG_HOME=home,
                    LC_ALL="C.UTF-8")
         subprocess.run(["setpriv", "--reuid", str(user.pw_uid), "--regid", str(user.pw_gid),
-                        "--clear-groups", SPIRITCTL, "run", "@%s uname -r > @spirit %s" % (self.vm, path)],
+                        "--clear-groups", SPIRITCTL, "run", "@linux uname -r > @spirit %s" % path],
                        check=True, env=env, timeout=120)
         st = os.stat(path)
         self.assertEqual((st.st_uid, st.st_gid), (user.pw_uid, user.pw_gid))
@@ -103,15 +113,15 @@ class ProxyGuestTest(SpiritTestCase):
             self.assertEqual(f.read().strip(), self.kernel)  # the guest's release, not the host's
 
     def test_pipe_from_the_guest_to_the_host(self):
-        out = self.line("@%s cat /etc/hostname | @spirit tr a-z A-Z" % self.vm, check=0).stdout.decode()
+        out = self.line("@linux cat /etc/hostname | @spirit tr a-z A-Z", check=0).stdout.decode()
         guest = self.spiritctl("@" + self.vm, "cat", "/etc/hostname", check=0).stdout.decode()
         self.assertTrue(guest.strip())
         self.assertEqual(out, guest.upper())
 
     def test_pause_and_resume(self):
-        self.line("@%s --pause" % self.vm, check=0)
+        self.line("@linux --pause", check=0)
         self.wait_vm_state(self.vm, "paused")
-        self.line("@%s --resume" % self.vm, check=0)
+        self.line("@linux --resume", check=0)
         self.wait_vm_state(self.vm, "running")
         # the agent still answers after the VM ran again
         self.assertEqual(self.line("@%s true" % self.vm).returncode, 0)
@@ -140,7 +150,7 @@ class ProxyGuestTest(SpiritTestCase):
     def test_bash_prompt(self):
         bash = TmuxBash(self.tmp, self.address, "spirit-at-guest")
         try:
-            bash.type("@%s echo hi" % self.vm)
+            bash.type("@linux echo hi")
             bash.wait_for("\nhi\n", timeout=60, what="'hi' from the guest")
         finally:
             bash.close()

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 import realguest
@@ -164,6 +165,25 @@ class RemoteHostsTest(SpiritTestCase):
         self.assertEqual(self.daemon.process.pid, pid)
         self.call_vm("lab/delta", "Start")
         self.assertEqual(self.vm_prop("lab/delta", "State"), "running")
+
+    def test_exec_on_a_remote_vm_says_why_not(self):
+        """spirit-agent's socket is on the remote machine: exec there needs qemu-guest-agent
+        (through libvirt), and without it the error says so at once instead of hanging."""
+        self.call_vm("tcp/" + self.fw.name, "Start")
+        self.wait_vm_state("tcp/" + self.fw.name, "running")
+        try:
+            started = time.monotonic()
+            result = self.spiritctl("exec", "tcp/" + self.fw.name, "--", "true", check=1)
+            self.assertLess(time.monotonic() - started, 20)
+            err = result.stderr.decode()
+            self.assertIn("local host", err)
+            self.assertFalse(self.vm_prop("tcp/" + self.fw.name, "AgentConnected"))
+            # and the @ language words it the same
+            result = self.spiritctl("run", "@tcp/%s true" % self.fw.name, check=1)
+            self.assertIn("@tcp/%s: " % self.fw.name, result.stderr.decode())
+        finally:
+            self.call_vm("tcp/" + self.fw.name, "ForceStop")
+            self.wait_vm_state("tcp/" + self.fw.name, "shutoff")
 
 
 if __name__ == "__main__":
