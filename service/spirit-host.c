@@ -1,8 +1,9 @@
 /* spirit-host.c: one libvirt connection and the VM objects that live on it.
  *
- * VM objects in, VM objects out, following libvirt. A full resync (one listing plus one read per domain, on a worker thread) runs whenever the
- * connection opens, so a libvirtd restart costs no spiritd restart. Between resyncs, lifecycle
- * events refresh one VM each, or add one that was defined outside Spirit.
+ * VM objects in, VM objects out, following libvirt. A full resync (one listing plus one read per
+ * domain, on a worker thread) runs whenever the connection opens, so a libvirtd restart costs no
+ * spiritd restart. Between resyncs, lifecycle events refresh one VM each, or add one that was
+ * defined outside Spirit.
  */
 #define G_LOG_DOMAIN "spirit-host"
 
@@ -23,13 +24,14 @@ struct _SpiritHost
   SpiritWorker *worker; /* this host's libvirt calls run here, and only here */
   SpiritConnection *connection;
   SpiritObjectTree *tree; /* the manager's; it outlives its hosts */
-  gboolean connected; /* connected and listed: the VM objects are current */
+  gboolean connected;     /* connected and listed: the VM objects are current */
 
-  GHashTable *vms;       /* uuid → SpiritVm */
-  GHashTable *adding;    /* uuid → GINT_TO_POINTER (another event came while adding) */
+  GHashTable *vms;    /* uuid → SpiritVm */
+  GHashTable *adding; /* uuid → GINT_TO_POINTER (another event came while adding) */
   gboolean resyncing;
   guint resync_generation; /* a resync from an older connection is dropped */
   GHashTable *touched;     /* uuid → GVirDomain with events during a resync, looked at after it */
+  GHashTable *resync_seqs; /* uuid → the read number each VM got when the resync started */
 };
 
 typedef struct
@@ -82,6 +84,7 @@ spirit_host_dispose (GObject *object)
   g_clear_pointer (&self->vms, g_hash_table_unref);
   g_clear_pointer (&self->adding, g_hash_table_unref);
   g_clear_pointer (&self->touched, g_hash_table_unref);
+  g_clear_pointer (&self->resync_seqs, g_hash_table_unref);
   g_clear_object (&self->connection);
   g_clear_object (&self->auth);
   g_clear_pointer (&self->worker, spirit_worker_free);
@@ -110,9 +113,9 @@ spirit_host_class_init (SpiritHostClass *klass)
 
   object_class->dispose = spirit_host_dispose;
   object_class->get_property = spirit_host_get_property;
-  props[PROP_CONNECTED] = g_param_spec_boolean ("connected", NULL, NULL, FALSE,
-                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS |
-                                                  G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CONNECTED]
+    = g_param_spec_boolean ("connected", NULL, NULL, FALSE,
+                            G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
@@ -131,6 +134,7 @@ spirit_host_init (SpiritHost *self)
   self->vms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->adding = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->touched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->resync_seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* --- the set of VM objects ------------------------------------------------------------- */
@@ -149,11 +153,13 @@ on_vm_vanished (SpiritVm *vm, gpointer user_data)
 static void
 spirit_host_add_vm (SpiritHost *self, const SpiritDomainState *state)
 {
-  SpiritVm *vm = spirit_vm_new (self->auth, self->worker, spirit_connection_get_host (self->connection),
-                                state->domain, state->info);
+  SpiritVm *vm
+    = spirit_vm_new (self->auth, self->worker, spirit_connection_get_host (self->connection),
+                     state->domain, state->info);
 
   g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
-  spirit_vm_enable_agent (vm, spirit_agent_channel_uri_is_local (spirit_connection_get_uri (self->connection)));
+  spirit_vm_enable_agent (
+    vm, spirit_agent_channel_uri_is_local (spirit_connection_get_uri (self->connection)));
   g_hash_table_replace (self->vms, g_strdup (state->info->uuid), vm);
   spirit_object_tree_add (self->tree, spirit_vm_get_object_path (vm), spirit_vm_get_skeleton (vm));
   g_debug ("Added VM %s (%s)", state->info->name, state->info->uuid);
@@ -183,7 +189,7 @@ add_domain_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
   if (state == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, state, (GDestroyNotify) spirit_domain_state_free);
+    g_task_return_pointer (task, state, (GDestroyNotify)spirit_domain_state_free);
 }
 
 static void
@@ -228,11 +234,8 @@ spirit_host_add_domain (SpiritHost *self, GVirDomain *domain)
 }
 
 static void
-on_domain_event (SpiritConnection *connection,
-                 GVirDomain *domain,
-                 int event,
-                 int detail,
-                 gpointer user_data)
+on_domain_event (
+  SpiritConnection *connection, GVirDomain *domain, int event, int detail, gpointer user_data)
 {
   SpiritHost *self = user_data;
   const char *uuid = gvir_domain_get_uuid (domain);
@@ -258,7 +261,8 @@ resync_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 {
   virConnectPtr conn = NULL;
   virDomainPtr *domains = NULL;
-  g_autoptr (GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) spirit_domain_state_free);
+  g_autoptr (GPtrArray) states
+    = g_ptr_array_new_with_free_func ((GDestroyNotify)spirit_domain_state_free);
   int n;
 
   g_object_get (task_data, "handle", &conn, NULL);
@@ -283,7 +287,7 @@ resync_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
     }
   free (domains);
   virConnectClose (conn);
-  g_task_return_pointer (task, g_steal_pointer (&states), (GDestroyNotify) g_ptr_array_unref);
+  g_task_return_pointer (task, g_steal_pointer (&states), (GDestroyNotify)g_ptr_array_unref);
 }
 
 static void
@@ -297,8 +301,8 @@ on_resync_done (GObject *source, GAsyncResult *result, gpointer user_data)
   gpointer key, value;
 
   states = g_task_propagate_pointer (G_TASK (result), &error);
-  if (GPOINTER_TO_UINT (user_data) != self->resync_generation ||
-      !spirit_connection_is_connected (self->connection))
+  if (GPOINTER_TO_UINT (user_data) != self->resync_generation
+      || !spirit_connection_is_connected (self->connection))
     return;
   self->resyncing = FALSE;
   if (states == NULL)
@@ -320,7 +324,13 @@ on_resync_done (GObject *source, GAsyncResult *result, gpointer user_data)
           continue;
         }
       spirit_vm_set_domain (vm, state->domain);
-      spirit_vm_apply_info (vm, state->info);
+      /* A refresh that started after the listing and finished first is newer: keep it. */
+      if (g_hash_table_contains (self->resync_seqs, state->info->uuid))
+        spirit_vm_apply_fetched (
+          vm, state->info,
+          GPOINTER_TO_INT (g_hash_table_lookup (self->resync_seqs, state->info->uuid)));
+      else
+        spirit_vm_apply_info (vm, state->info);
     }
 
   g_hash_table_iter_init (&iter, self->vms);
@@ -342,9 +352,11 @@ on_resync_done (GObject *source, GAsyncResult *result, gpointer user_data)
         spirit_host_add_domain (self, value);
     }
   g_hash_table_remove_all (self->touched);
+  g_hash_table_remove_all (self->resync_seqs);
 
   g_message ("%u VMs on %s (%s)", g_hash_table_size (self->vms),
-             spirit_connection_get_host (self->connection), spirit_connection_get_uri (self->connection));
+             spirit_connection_get_host (self->connection),
+             spirit_connection_get_uri (self->connection));
   spirit_host_set_connected (self, TRUE);
 }
 
@@ -354,11 +366,21 @@ on_connected (SpiritConnection *connection, gpointer user_data)
   SpiritHost *self = user_data;
   g_autoptr (GTask) task = NULL;
 
+  GHashTableIter iter;
+  gpointer uuid, vm;
+
   self->resyncing = TRUE;
   g_hash_table_remove_all (self->touched);
+  /* Numbered before the listing starts, so reads that began earlier count as older. */
+  g_hash_table_remove_all (self->resync_seqs);
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, &uuid, &vm))
+    g_hash_table_insert (self->resync_seqs, g_strdup (uuid),
+                         GINT_TO_POINTER (spirit_vm_reserve_seq (vm)));
   task = g_task_new (self, NULL, on_resync_done, GUINT_TO_POINTER (++self->resync_generation));
   g_task_set_source_tag (task, on_connected);
-  g_task_set_task_data (task, g_object_ref (spirit_connection_get_gvir (connection)), g_object_unref);
+  g_task_set_task_data (task, g_object_ref (spirit_connection_get_gvir (connection)),
+                        g_object_unref);
   spirit_worker_run (self->worker, task, resync_thread);
 }
 
@@ -380,10 +402,7 @@ on_disconnected (SpiritConnection *connection, gpointer user_data)
 /* --- public ---------------------------------------------------------------------------- */
 
 SpiritHost *
-spirit_host_new (SpiritAuth *auth,
-                 SpiritObjectTree *tree,
-                 const char *name,
-                 const char *uri)
+spirit_host_new (SpiritAuth *auth, SpiritObjectTree *tree, const char *name, const char *uri)
 {
   SpiritHost *self = g_object_new (SPIRIT_TYPE_HOST, NULL);
 
@@ -429,8 +448,8 @@ spirit_host_find_vms (SpiritHost *self, const char *name_or_uuid, GPtrArray *mat
 
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (g_str_equal (spirit_vm_get_name (value), name_or_uuid) ||
-        g_str_equal (spirit_vm_get_uuid (value), name_or_uuid))
+    if (g_str_equal (spirit_vm_get_name (value), name_or_uuid)
+        || g_str_equal (spirit_vm_get_uuid (value), name_or_uuid))
       g_ptr_array_add (matches, value);
 }
 
@@ -455,7 +474,7 @@ spirit_host_collect_names (SpiritHost *self, GPtrArray *names)
 
   g_hash_table_iter_init (&iter, self->vms);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (names, (gpointer) spirit_vm_get_name (value));
+    g_ptr_array_add (names, (gpointer)spirit_vm_get_name (value));
 }
 
 void
@@ -474,7 +493,7 @@ SpiritVm *
 spirit_host_add_defined (SpiritHost *self, GVirDomain *domain, const SpiritVmInfo *info)
 {
   SpiritVm *vm = g_hash_table_lookup (self->vms, info->uuid);
-  SpiritDomainState state = { .domain = domain, .info = (SpiritVmInfo *) info };
+  SpiritDomainState state = { .domain = domain, .info = (SpiritVmInfo *)info };
 
   if (vm != NULL)
     return vm;

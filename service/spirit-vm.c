@@ -278,8 +278,14 @@ spirit_vm_next_seq (SpiritVm *self)
   return g_atomic_int_add (&self->fetch_seq, 1) + 1;
 }
 
+gint
+spirit_vm_reserve_seq (SpiritVm *self)
+{
+  return spirit_vm_next_seq (self);
+}
+
 /* Applies a read of libvirt state unless a newer one was applied already. */
-static void
+void
 spirit_vm_apply_fetched (SpiritVm *self, const SpiritVmInfo *info, gint seq)
 {
   if (seq <= self->applied_seq)

@@ -35,6 +35,10 @@ const char *spirit_vm_get_state (SpiritVm *self);
 /* The libvirt domain to act on; NULL marks the VM "unavailable" (its connection is down). */
 void spirit_vm_set_domain (SpiritVm *self, GVirDomain *domain);
 void spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info);
+/* Reads of libvirt state are numbered when they start: a read applies only if no later-started
+ * one was applied already. Reserve the number just before reading, on the main thread. */
+gint spirit_vm_reserve_seq (SpiritVm *self);
+void spirit_vm_apply_fetched (SpiritVm *self, const SpiritVmInfo *info, gint seq);
 /* Re-reads the domain from libvirt; coalesces with a refresh already under way. */
 void spirit_vm_refresh (SpiritVm *self);
 
