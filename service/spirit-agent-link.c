@@ -30,6 +30,7 @@ struct _SpiritAgentLink
 
   char *vm_name;
   char *socket_path;
+  gint64 socket_since; /* monotonic µs: when this socket (a run of the VM) appeared */
 
   GCancellable *cancellable; /* of the current connection and its pending I/O */
   GSocketConnection *connection;
@@ -461,6 +462,7 @@ spirit_agent_link_set_socket (SpiritAgentLink *self, const char *path)
   g_clear_handle_id (&self->reconnect_source, g_source_remove);
   g_free (self->socket_path);
   self->socket_path = g_strdup (path);
+  self->socket_since = g_get_monotonic_time ();
   self->reconnect_delay_ms = RECONNECT_FIRST_MS;
   spirit_agent_link_connect (self);
 }
@@ -475,6 +477,14 @@ gboolean
 spirit_agent_link_is_ready (SpiritAgentLink *self)
 {
   return self->hello != NULL;
+}
+
+gint64
+spirit_agent_link_get_channel_age (SpiritAgentLink *self)
+{
+  if (self->socket_path == NULL)
+    return G_MAXINT64;
+  return g_get_monotonic_time () - self->socket_since;
 }
 
 const SpiritMessage *

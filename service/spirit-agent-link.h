@@ -34,6 +34,8 @@ const char *spirit_agent_link_get_socket (SpiritAgentLink *self);
 
 /* TRUE while a session is up (the agent answered our hello). notify::ready follows it. */
 gboolean spirit_agent_link_is_ready (SpiritAgentLink *self);
+/* Microseconds since the VM's channel appeared (the VM started), G_MAXINT64 without one. */
+gint64 spirit_agent_link_get_channel_age (SpiritAgentLink *self);
 /* The agent's hello of the current session, or NULL. */
 const SpiritMessage *spirit_agent_link_get_hello (SpiritAgentLink *self);
 

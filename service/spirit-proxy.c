@@ -19,6 +19,7 @@ struct _SpiritProxy
   SpiritDBusGuestProxy *iface;
   GHashTable *jobs;    /* path → ProxyJob* (owned) */
   GHashTable *callers; /* unique name → Caller* */
+  GPtrArray *waiting;  /* AgentWait*: calls waiting for a booting guest's agent */
   guint64 next_job;
 };
 
@@ -62,6 +63,7 @@ typedef struct
   SpiritExecRequest request;
   char *backend;
   int fds[3];
+  gboolean waited; /* for the agent already: do not wait again */
 } ExecCall;
 
 static void
@@ -264,9 +266,102 @@ spirit_proxy_return_error (ExecCall *call, SpiritError code, const char *format,
                                                  code, message);
 }
 
-static void
-spirit_proxy_start_job (SpiritProxy *proxy, ExecCall *call, SpiritVm *vm)
+/* --- waiting for a booting guest's agent ---------------------------------------------------- */
+
+/* A VM whose channel appeared less than this long ago is taken to be booting: an Exec waits for
+ * its agent to answer (at most until then) instead of failing at once. "@linux --start" followed
+ * by "@linux uname -r" then just works. */
+#define AGENT_BOOT_GRACE_US (90 * G_USEC_PER_SEC)
+
+typedef struct
 {
+  SpiritProxy *proxy;
+  ExecCall *call;
+  SpiritVm *vm;
+  SpiritAgentLink *link;
+  gulong ready_id;
+  guint timeout_id;
+} AgentWait;
+
+static void spirit_proxy_start_job (SpiritProxy *proxy, ExecCall **callp, SpiritVm *vm);
+
+static void
+agent_wait_free (AgentWait *wait)
+{
+  g_clear_signal_handler (&wait->ready_id, wait->link);
+  g_clear_handle_id (&wait->timeout_id, g_source_remove);
+  if (wait->call != NULL && wait->call->invocation != NULL)
+    g_dbus_method_invocation_return_error_literal (g_steal_pointer (&wait->call->invocation),
+                                                   SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
+                                                   "spiritd is stopping");
+  g_clear_pointer (&wait->call, exec_call_free);
+  g_clear_object (&wait->link);
+  g_clear_object (&wait->vm);
+  g_free (wait);
+}
+
+/* The agent answered, or the grace ran out: try again, this time without waiting. */
+static void
+agent_wait_done (AgentWait *wait)
+{
+  ExecCall *call = g_steal_pointer (&wait->call);
+  g_autoptr (SpiritVm) vm = g_object_ref (wait->vm);
+  SpiritProxy *proxy = wait->proxy;
+
+  g_ptr_array_remove_fast (proxy->waiting, wait); /* frees it */
+  spirit_proxy_start_job (proxy, &call, vm);
+  g_clear_pointer (&call, exec_call_free);
+}
+
+static void
+on_agent_ready (SpiritAgentLink *link, GParamSpec *pspec, AgentWait *wait)
+{
+  if (spirit_agent_link_is_ready (link))
+    agent_wait_done (wait);
+}
+
+static gboolean
+on_agent_wait_timeout (gpointer user_data)
+{
+  AgentWait *wait = user_data;
+
+  wait->timeout_id = 0;
+  agent_wait_done (wait);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+spirit_proxy_wait_for_agent (SpiritProxy *proxy,
+                             ExecCall **callp,
+                             SpiritVm *vm,
+                             SpiritAgentLink *link)
+{
+  gint64 age = spirit_agent_link_get_channel_age (link);
+  AgentWait *wait;
+
+  if ((*callp)->waited || age >= AGENT_BOOT_GRACE_US)
+    return FALSE;
+  wait = g_new0 (AgentWait, 1);
+  wait->proxy = proxy;
+  wait->call = g_steal_pointer (callp);
+  wait->call->waited = TRUE;
+  wait->vm = g_object_ref (vm);
+  wait->link = g_object_ref (link);
+  wait->ready_id = g_signal_connect (link, "notify::ready", G_CALLBACK (on_agent_ready), wait);
+  wait->timeout_id
+    = g_timeout_add ((AGENT_BOOT_GRACE_US - age) / 1000 + 1, on_agent_wait_timeout, wait);
+  g_ptr_array_add (proxy->waiting, wait);
+  g_debug ("Waiting up to %" G_GINT64_FORMAT " ms for %s's agent (the VM is starting)",
+           (AGENT_BOOT_GRACE_US - age) / 1000, spirit_vm_get_name (vm));
+  return TRUE;
+}
+
+/* --- starting a job ------------------------------------------------------------------------- */
+
+static void
+spirit_proxy_start_job (SpiritProxy *proxy, ExecCall **callp, SpiritVm *vm)
+{
+  ExecCall *call = *callp;
   SpiritAgentLink *link = spirit_vm_get_agent_link (vm);
   gboolean agent_ready = link != NULL && spirit_agent_link_is_ready (link);
   const char *backend = call->backend ? call->backend : "auto";
@@ -315,6 +410,11 @@ spirit_proxy_start_job (SpiritProxy *proxy, ExecCall *call, SpiritVm *vm)
                                  "host (qemu:///system or qemu:///session), and the VM has no "
                                  "qemu-guest-agent channel",
                                  name);
+      g_free (job);
+      return;
+    }
+  if (!use_qga && !agent_ready && spirit_proxy_wait_for_agent (proxy, callp, vm, link))
+    {
       g_free (job);
       return;
     }
@@ -373,7 +473,7 @@ on_exec_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
                                              SPIRIT_ERROR_NO_SUCH_VM, "No VM at %s", call->vm_path);
       return;
     }
-  spirit_proxy_start_job (call->proxy, call, vm);
+  spirit_proxy_start_job (call->proxy, &call, vm);
 }
 
 static gboolean
@@ -483,6 +583,7 @@ spirit_proxy_new (SpiritAuth *auth, SpiritProxyLookupVm lookup, gpointer lookup_
     = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)proxy_job_free);
   proxy->callers
     = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)caller_free);
+  proxy->waiting = g_ptr_array_new_with_free_func ((GDestroyNotify)agent_wait_free);
   proxy->iface = spirit_dbus_guest_proxy_skeleton_new ();
   g_signal_connect (proxy->iface, "handle-exec", G_CALLBACK (on_handle_exec), proxy);
   g_signal_connect (proxy->iface, "handle-cancel", G_CALLBACK (on_handle_cancel), proxy);
@@ -495,7 +596,8 @@ spirit_proxy_free (SpiritProxy *proxy)
   if (proxy == NULL)
     return;
   g_signal_handlers_disconnect_by_data (proxy->iface, proxy);
-  /* Jobs first (freeing one does not call back), then the name watches. */
+  /* Waiting calls, then jobs (freeing one does not call back), then the name watches. */
+  g_ptr_array_unref (proxy->waiting);
   g_hash_table_unref (proxy->jobs);
   g_hash_table_unref (proxy->callers);
   g_clear_object (&proxy->iface);

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -146,6 +147,17 @@ class ProxyGuestTest(SpiritTestCase):
         self.line("@spirit cat %s > @%s /tmp/from-host" % (src, self.vm), check=0)
         out = self.line("@%s cat /tmp/from-host" % self.vm, check=0).stdout.decode()
         self.assertEqual(out, "from the host\n")
+
+    def test_zz_start_then_run_at_once(self):
+        """Named to run last: it reboots the guest. A command right after '--start' waits for the
+        booting guest's agent instead of failing."""
+        self.spiritctl("vm", "force-stop", self.vm, check=0)
+        self.wait_vm_state(self.vm, "shutoff")
+        self.line("@linux --start", check=0)
+        started = time.monotonic()
+        out = self.line("@linux uname -r", check=0).stdout.decode()
+        self.assertEqual(out.strip(), self.kernel)
+        sys.stderr.write("agent answered %.1f s after the start\n" % (time.monotonic() - started))
 
     def test_bash_prompt(self):
         bash = TmuxBash(self.tmp, self.address, "spirit-at-guest")
