@@ -10,6 +10,7 @@
 
 #include "spiritctl-exec.h"
 #include "spirit-error.h"
+#include "spirit-job-status.h"
 
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
@@ -132,34 +133,23 @@ on_service_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
 static int
 exit_status_of (GVariant *status)
 {
-  g_autoptr (GVariantDict) dict = g_variant_dict_new (status);
-  const char *error = NULL, *signal_name = NULL;
-  gint32 code, signum;
-  gboolean flag;
+  SpiritJobEnd end;
 
-  if (g_variant_dict_lookup (dict, "error", "&s", &error))
+  spirit_job_end_from_status (status, &end);
+  if (end.error != NULL)
     {
-      g_printerr ("spiritctl: %s\n", error);
+      g_printerr ("spiritctl: %s\n", end.error);
       return 1;
     }
-  if (g_variant_dict_lookup (dict, "stdout-truncated", "b", &flag) && flag)
+  if (end.stdout_truncated)
     g_printerr (_ ("spiritctl: the command's stdout was truncated by the guest agent\n"));
-  if (g_variant_dict_lookup (dict, "stderr-truncated", "b", &flag) && flag)
+  if (end.stderr_truncated)
     g_printerr (_ ("spiritctl: the command's stderr was truncated by the guest agent\n"));
-  if (g_variant_dict_lookup (dict, "timed-out", "b", &flag) && flag)
-    {
-      g_printerr (_ ("spiritctl: the command timed out and was killed\n"));
-      return 124;
-    }
-  if (g_variant_dict_lookup (dict, "exit-code", "i", &code))
-    return code & 0xff;
-  if (g_variant_dict_lookup (dict, "signal-number", "i", &signum))
-    {
-      g_variant_dict_lookup (dict, "signal", "&s", &signal_name);
-      return 128 + (signum & 0x7f);
-    }
-  g_printerr (_ ("spiritctl: the service reported no exit status\n"));
-  return 1;
+  if (end.timed_out)
+    g_printerr (_ ("spiritctl: the command timed out and was killed\n"));
+  if (!end.has_exit_status)
+    g_printerr (_ ("spiritctl: the service reported no exit status\n"));
+  return end.exit_status;
 }
 
 int

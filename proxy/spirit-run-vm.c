@@ -10,6 +10,7 @@
 
 #include "spirit-line-runner-private.h"
 #include "spirit-error.h"
+#include "spirit-job-status.h"
 #include "spirit-proxy-errors.h"
 
 #include <errno.h>
@@ -119,26 +120,18 @@ static void
 finish_from_status (VmStage *vs, GVariant *status)
 {
   SpiritStageRun *run = vs->run;
-  gint32 code, signal_number;
-  const char *message;
+  SpiritJobEnd end;
+  g_autoptr (GError) error = NULL;
 
-  if (g_variant_lookup (status, "exit-code", "i", &code))
+  spirit_job_end_from_status (status, &end);
+  if (end.has_exit_status)
     {
-      vm_stage_end (vs, code & 0xff, NULL);
+      vm_stage_end (vs, end.exit_status, NULL);
       return;
     }
-  if (g_variant_lookup (status, "signal-number", "i", &signal_number))
-    {
-      vm_stage_end (vs, 128 + (signal_number & 0x7f), NULL);
-      return;
-    }
-  if (!g_variant_lookup (status, "error", "&s", &message))
-    message = "the job ended without an exit status";
-  {
-    g_autoptr (GError) error
-      = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "@%s: %s", run->target->name, message);
-    vm_stage_end (vs, 1, error);
-  }
+  error = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "@%s: %s", run->target->name,
+                       end.error ? end.error : "the job ended without an exit status");
+  vm_stage_end (vs, 1, error);
 }
 
 static void
