@@ -46,6 +46,9 @@ void spirit_stage_run_close_fds (SpiritStageRun *run);
  * "spirit: MESSAGE" on err_fd. Closes the stage's fds. */
 void spirit_stage_run_done (SpiritStageRun *run, int status, const GError *error);
 
+/* Prints "spirit: MESSAGE" on err_fd, for what the user must know but does not end the stage. */
+void spirit_stage_run_note (SpiritStageRun *run, const char *message);
+
 /* 128 + signal for a signal, the code otherwise: a wait status as sh reports it. */
 int spirit_stage_status_from_wait (int wait_status);
 

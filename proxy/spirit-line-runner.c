@@ -97,6 +97,12 @@ report (int err_fd, const char *message)
 }
 
 void
+spirit_stage_run_note (SpiritStageRun *run, const char *message)
+{
+  report (run->err_fd, message);
+}
+
+void
 spirit_stage_run_done (SpiritStageRun *run, int status, const GError *error)
 {
   if (error != NULL)

@@ -124,6 +124,15 @@ finish_from_status (VmStage *vs, GVariant *status)
   g_autoptr (GError) error = NULL;
 
   spirit_job_end_from_status (status, &end);
+  /* qemu-guest-agent keeps 16 MiB per stream: say so, never hide it */
+  for (int i = 0; i < 2; i++)
+    if (i == 0 ? end.stdout_truncated : end.stderr_truncated)
+      {
+        g_autofree char *note = g_strdup_printf ("@%s: the command's %s was truncated by the guest "
+                                                 "agent",
+                                                 run->target->name, i == 0 ? "stdout" : "stderr");
+        spirit_stage_run_note (run, note);
+      }
   if (end.has_exit_status)
     {
       vm_stage_end (vs, end.exit_status, NULL);
