@@ -28,6 +28,7 @@ struct _SpiritJobTable
 {
   GDBusConnection *bus;
   guint subscription;
+  guint name_watch;    /* spiritd going away ends the jobs that wait for it */
   GHashTable *waiting; /* job path → VmStage* */
   GHashTable *early;   /* job path → status a{sv}, for an exit seen before Exec's reply */
 };
@@ -62,6 +63,20 @@ on_job_exited (GDBusConnection *bus,
   finish_from_status (vs, status);
 }
 
+static void vm_stage_service_gone (VmStage *vs);
+
+/* The jobs' JobExited can never come: end them, or the line would wait forever. */
+static void
+on_service_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
+{
+  SpiritJobTable *jobs = user_data;
+  g_autoptr (GList) stages = g_hash_table_get_values (jobs->waiting);
+
+  g_hash_table_remove_all (jobs->waiting); /* the keys only: the stages are ended below */
+  for (GList *l = stages; l != NULL; l = l->next)
+    vm_stage_service_gone (l->data);
+}
+
 SpiritJobTable *
 spirit_job_table_new (GDBusConnection *bus)
 {
@@ -74,6 +89,8 @@ spirit_job_table_new (GDBusConnection *bus)
   jobs->subscription = g_dbus_connection_signal_subscribe (
     bus, SPIRIT_BUS_NAME, SPIRIT_PROXY_IFACE, "JobExited", SPIRIT_ROOT_PATH, NULL,
     G_DBUS_SIGNAL_FLAGS_NONE, on_job_exited, jobs, NULL);
+  jobs->name_watch = g_bus_watch_name_on_connection (
+    bus, SPIRIT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_service_vanished, jobs, NULL);
   return jobs;
 }
 
@@ -81,6 +98,7 @@ void
 spirit_job_table_free (SpiritJobTable *jobs)
 {
   g_dbus_connection_signal_unsubscribe (jobs->bus, jobs->subscription);
+  g_bus_unwatch_name (jobs->name_watch);
   g_hash_table_unref (jobs->waiting);
   g_hash_table_unref (jobs->early);
   g_object_unref (jobs->bus);
@@ -114,6 +132,16 @@ vm_stage_end (VmStage *vs, int status, const GError *error)
 
   vm_stage_free (vs);
   spirit_stage_run_done (run, status, error);
+}
+
+static void
+vm_stage_service_gone (VmStage *vs)
+{
+  g_autoptr (GError) error = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
+                                          "@%s: the Spirit service went away while the command ran",
+                                          vs->run->target->name);
+
+  vm_stage_end (vs, 1, error);
 }
 
 static void

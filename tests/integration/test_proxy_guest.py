@@ -148,6 +148,25 @@ class ProxyGuestTest(SpiritTestCase):
         out = self.line("@%s cat /tmp/from-host" % self.vm, check=0).stdout.decode()
         self.assertEqual(out, "from the host\n")
 
+    def test_service_gone_ends_the_line(self):
+        """spiritd stops while a guest command runs: the line ends with a clear error, it does
+        not wait forever for a JobExited that cannot come."""
+        env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address)
+        marker = "/tmp/started-%d" % os.getpid()
+        proc = subprocess.Popen([SPIRITCTL, "run", "@linux! touch %s; exec sleep 1000" % marker],
+                                env=env, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: self.line("@linux test -e %s" % marker).returncode == 0, timeout=60,
+                       what="the command to run in the guest", poll=0.2)
+            self.assertEqual(self.stop_daemon(), 0, self.daemon.output())
+            self.assertEqual(proc.wait(timeout=30), 1)
+            self.assertIn("@linux: the Spirit service went away while the command ran",
+                          proc.stderr.read().decode())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.stderr.close()
+
     def test_zz_start_then_run_at_once(self):
         """Named to run last: it reboots the guest. A command right after '--start' waits for the
         booting guest's agent instead of failing."""
