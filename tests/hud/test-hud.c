@@ -232,6 +232,17 @@ on_name_appeared (GDBusConnection *bus, const char *name, const char *owner, gpo
   *(gboolean *)data = TRUE;
 }
 
+static void
+wait_for_name (Fixture *f, const char *name)
+{
+  gboolean appeared = FALSE;
+  guint watch = g_bus_watch_name_on_connection (f->bus, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                on_name_appeared, NULL, &appeared, NULL);
+
+  wait_until (is_true, &appeared, name);
+  g_bus_unwatch_name (watch);
+}
+
 static gboolean
 manager_connected (gpointer manager)
 {
@@ -248,8 +259,6 @@ start_spiritd (Fixture *f, const char *xml)
   g_autofree char *uri = config ? g_strdup (xml) : g_strconcat ("test://", xml, NULL);
   const char *spiritd = g_getenv ("SPIRITD");
   g_autoptr (SpiritDBusManager) manager = NULL;
-  gboolean appeared = FALSE;
-  guint watch;
 
   g_assert_nonnull (spiritd);
   g_clear_object (&f->spiritd);
@@ -259,10 +268,7 @@ start_spiritd (Fixture *f, const char *xml)
                                             config ? "--config" : "--uri", uri, "-v", NULL);
   g_assert_no_error (error);
 
-  watch = g_bus_watch_name_on_connection (f->bus, NEXUS_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                          on_name_appeared, NULL, &appeared, NULL);
-  wait_until (is_true, &appeared, "spiritd to own org.crom.Spirit");
-  g_bus_unwatch_name (watch);
+  wait_for_name (f, NEXUS_BUS_NAME);
   g_assert_true (service_owned (f));
 
   /* spiritd owns its name before its libvirt connection is open: wait for Connected, as
@@ -737,7 +743,6 @@ rows_are (gpointer data)
 
   return g_str_equal (rows, args[1]);
 }
-
 
 static GtkWidget *
 find_label_containing (gpointer root, const char *text)
@@ -1320,8 +1325,8 @@ test_hosts (Fixture *f, gconstpointer data)
   g_autofree char *dir = g_path_get_dirname (xml);
   g_autofree char *lab = g_build_filename (dir, "test-driver-lab.xml", NULL);
   g_autofree char *conf = g_build_filename (work_dir, "hosts.conf", NULL);
-  g_autofree char *text = g_strdup_printf ("[host local]\nuri=test://%s\n\n[host lab]\nuri=test://%s\n",
-                                           xml, lab);
+  g_autofree char *text
+    = g_strdup_printf ("[host local]\nuri=test://%s\n\n[host lab]\nuri=test://%s\n", xml, lab);
   gpointer args[2] = { f, NULL };
   g_autoptr (GError) error = NULL;
 
@@ -1342,17 +1347,6 @@ typedef struct
   char *root;
   char *state_dir;
 } GpuWorld;
-
-static void
-wait_for_name (Fixture *f, const char *name)
-{
-  gboolean appeared = FALSE;
-  guint watch = g_bus_watch_name_on_connection (f->bus, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                on_name_appeared, NULL, &appeared, NULL);
-
-  wait_until (is_true, &appeared, name);
-  g_bus_unwatch_name (watch);
-}
 
 /* The fake kernel's sysfs, a logind on the test's bus (as the system bus), and the settings that
  * point spiritd at them; they hold until gpu_world_stop(). */
@@ -1377,8 +1371,8 @@ gpu_world_start (Fixture *f, GpuWorld *w)
   g_assert_no_error (error);
 
   g_subprocess_launcher_setenv (mock_launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus_address, TRUE);
-  w->logind = g_subprocess_launcher_spawn (mock_launcher, &error, "/usr/bin/python3", "-m", "dbusmock",
-                                           "--system", "--template", "logind", NULL);
+  w->logind = g_subprocess_launcher_spawn (mock_launcher, &error, "/usr/bin/python3", "-m",
+                                           "dbusmock", "--system", "--template", "logind", NULL);
   g_assert_no_error (error);
   wait_for_name (f, "org.freedesktop.login1");
 
@@ -1404,7 +1398,7 @@ gpu_world_stop (GpuWorld *w)
   g_clear_object (&w->logind);
   g_clear_object (&w->kernel);
   g_assert_true (g_spawn_sync (NULL, (char *[]){ "rm", "-rf", w->state_dir, NULL }, NULL,
-                              G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, &error));
+                               G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, &error));
   g_free (w->state_dir);
   g_free (w->root);
 }
@@ -1445,7 +1439,8 @@ card_says (gpointer data)
 static gboolean
 is_button_labelled (GtkWidget *widget, gconstpointer label)
 {
-  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+  return GTK_IS_BUTTON (widget)
+         && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
 }
 
 static GtkWidget *
@@ -1571,7 +1566,8 @@ test_overview (Fixture *f, gconstpointer data)
   wait_until (card_says, says, "the card to say the GPU is in Retro-Games");
 
   bar = nexus_window_get_command_bar (f->window);
-  out = run_in_bar (bar, "@spirit printf 'Retro-Games has the GPU: %s\\n' 0000:01:00.0 | @spirit cat");
+  out = run_in_bar (bar,
+                    "@spirit printf 'Retro-Games has the GPU: %s\\n' 0000:01:00.0 | @spirit cat");
   g_assert_cmpstr (out, ==, "Retro-Games has the GPU: 0000:01:00.0\n");
   g_free (save_screenshot (f, "nexus-hud-gpu.png"));
 
