@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 
 from spirittest import SPIRITCTL, SpiritTestCase, main, wait_until
-from tmuxbash import TmuxBash
+from tmuxbash import TmuxBash, TmuxSession
 
 
 class ProxyLineTest(SpiritTestCase):
@@ -184,36 +184,27 @@ class ProxyLineTest(SpiritTestCase):
             if proc.poll() is None:
                 proc.kill()
 
-    def tmux(self, session, *args):
-        return subprocess.run(["tmux", "-L", session] + list(args), capture_output=True, text=True,
-                              check=True, timeout=30).stdout
-
     def test_interactive_shell_completes_targets_and_keeps_history(self):
-        session = "spirit-shell-%d" % os.getpid()
-        env_line = "SPIRIT_BUS_ADDRESS='%s' XDG_STATE_HOME='%s' %s shell" % (self.address, self.tmp, SPIRITCTL)
-        self.tmux(session, "new-session", "-d", "-s", session, "-x", "200", "-y", "50", env_line)
+        shell = TmuxSession("spirit-shell", "SPIRIT_BUS_ADDRESS='%s' XDG_STATE_HOME='%s' %s shell" % (
+            self.address, self.tmp, SPIRITCTL))
         try:
-            pane = lambda: self.tmux(session, "capture-pane", "-p", "-t", session)  # noqa: E731
-            # (tmux drops the blanks at the end of a line)
-            wait_until(lambda: "spirit>" in pane(), timeout=30, what="the prompt", poll=0.1)
-            self.tmux(session, "send-keys", "-t", session, "@gam", "Tab")
-            wait_until(lambda: "spirit> @gamma" in pane(), timeout=30, what="@gamma completed", poll=0.1)
-            self.tmux(session, "send-keys", "-t", session, "--", "--resume", "Enter")
-            wait_until(lambda: "spirit> @gamma --resume" in pane(), timeout=30, what="the blank after it",
-                       poll=0.1)
+            shell.wait_for("spirit>", what="the prompt")
+            shell.keys("@gam", "Tab")
+            shell.wait_for("spirit> @gamma", what="@gamma completed")
+            shell.keys("--resume", "Enter")
+            shell.wait_for("spirit> @gamma --resume", what="the blank after it")
             self.wait_vm_state("gamma", "running")
-            self.tmux(session, "send-keys", "-t", session, "@spirit echo 'sh-$((1+1))'", "Enter")
-            wait_until(lambda: "\nsh-$((1+1))\n" in pane(), timeout=30, what="the output (no shell expansion)",
-                       poll=0.1)
+            shell.type("@spirit echo 'sh-$((1+1))'")
+            shell.wait_for("\nsh-$((1+1))\n", what="the output (no shell expansion)")
             # Up recalls the line before, and the history is kept in $XDG_STATE_HOME/spirit/history
-            self.tmux(session, "send-keys", "-t", session, "Up", "Up")
-            wait_until(lambda: pane().rstrip().endswith("spirit> @gamma --resume"), timeout=30,
+            shell.keys("Up", "Up")
+            wait_until(lambda: shell.pane().rstrip().endswith("spirit> @gamma --resume"), timeout=30,
                        what="the history", poll=0.1)
-            self.tmux(session, "send-keys", "-t", session, "C-u", "exit", "Enter")
+            shell.keys("C-u", "exit", "Enter")
             wait_until(lambda: os.path.exists(os.path.join(self.tmp, "spirit", "history")), timeout=30,
                        what="the history file", poll=0.1)
         finally:
-            subprocess.run(["tmux", "-L", session, "kill-server"], timeout=30)
+            shell.close()
         with open(os.path.join(self.tmp, "spirit", "history")) as f:
             self.assertIn("@gamma --resume", f.read())
 
