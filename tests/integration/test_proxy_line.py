@@ -187,15 +187,23 @@ class ProxyLineTest(SpiritTestCase):
     def test_interactive_shell_completes_targets_and_keeps_history(self):
         shell = TmuxSession("spirit-shell", "SPIRIT_BUS_ADDRESS='%s' XDG_STATE_HOME='%s' %s shell" % (
             self.address, self.tmp, SPIRITCTL))
+        def wait_prompt():
+            # Keys sent before readline has the terminal again would land in the tty's cooked
+            # line buffer (an Up arrow as "^[[A"): wait for the empty prompt first.
+            wait_until(lambda: shell.pane().rstrip().endswith("spirit>"), timeout=30, what="the prompt",
+                       poll=0.1)
+
         try:
-            shell.wait_for("spirit>", what="the prompt")
+            wait_prompt()
             shell.keys("@gam", "Tab")
             shell.wait_for("spirit> @gamma", what="@gamma completed")
             shell.keys("--resume", "Enter")
             shell.wait_for("spirit> @gamma --resume", what="the blank after it")
             self.wait_vm_state("gamma", "running")
+            wait_prompt()
             shell.type("@spirit echo 'sh-$((1+1))'")
             shell.wait_for("\nsh-$((1+1))\n", what="the output (no shell expansion)")
+            wait_prompt()
             # Up recalls the line before, and the history is kept in $XDG_STATE_HOME/spirit/history
             shell.keys("Up", "Up")
             wait_until(lambda: shell.pane().rstrip().endswith("spirit> @gamma --resume"), timeout=30,
