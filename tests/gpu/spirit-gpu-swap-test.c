@@ -18,9 +18,11 @@
 #include "spirit-sysfs.h"
 #include "spirit-vfio-bind.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 static char *gpu_address = NULL;
@@ -306,11 +308,15 @@ spawn_holder (const char *node, GError **error)
   g_autoptr (GDataInputStream) out = NULL;
   g_autofree char *line = NULL;
 
-  /* the shell opens the node as fd 3, says so, and becomes cat, which blocks on its stdin */
+  /* The shell opens the node as fd 3 and becomes cat. A line written to cat's stdin comes back
+   * on its stdout only once the exec is done: then the holder is cat, with the node open. */
   holder
     = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, error,
-                        "/bin/sh", "-c", "exec 3<\"$0\" && echo ready && exec cat", node, NULL);
+                        "/bin/sh", "-c", "exec 3<\"$0\" && exec cat", node, NULL);
   if (holder == NULL)
+    return NULL;
+  if (!g_output_stream_write_all (g_subprocess_get_stdin_pipe (holder), "ready\n", 6, NULL, NULL,
+                                  error))
     return NULL;
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (holder));
   line = g_data_input_stream_read_line (out, NULL, NULL, error);
@@ -323,6 +329,22 @@ spawn_holder (const char *node, GError **error)
   return g_steal_pointer (&holder);
 }
 
+/* What the holder has open as fd 3 and which nodes the GPU has now, for a failure's detail. */
+static char *
+describe_hold (GSubprocess *holder, SpiritGpu *gpu)
+{
+  g_autofree char *fd_path
+    = g_strdup_printf ("/proc/%s/fd/3", g_subprocess_get_identifier (holder));
+  g_autofree char *target = g_file_read_link (fd_path, NULL);
+  g_autofree char *nodes = nodes_now (gpu);
+  struct stat st;
+
+  if (stat (fd_path, &st) != 0)
+    return g_strdup_printf ("holder fd 3: %s; GPU nodes: %s", g_strerror (errno), nodes);
+  return g_strdup_printf ("holder fd 3: %s (%u:%u); GPU nodes: %s", target ? target : "?",
+                          major (st.st_rdev), minor (st.st_rdev), nodes);
+}
+
 static void
 case_holders (SpiritGpu *gpu)
 {
@@ -331,6 +353,7 @@ case_holders (SpiritGpu *gpu)
   g_autoptr (GSubprocess) holder = spawn_holder ("/dev/dri/card0", &error);
   g_autoptr (GString) why = g_string_new (NULL);
   g_autofree char *expect = NULL;
+  g_autofree char *hold = NULL;
 
   if (holder == NULL)
     {
@@ -338,8 +361,10 @@ case_holders (SpiritGpu *gpu)
       return;
     }
   expect = g_strdup_printf ("cat (pid %s) on /dev/dri/card0", g_subprocess_get_identifier (holder));
+  hold = describe_hold (holder, gpu);
   if (spirit_vfio_swap_to_vfio (swap, SPIRIT_VFIO_FLAGS_NONE, NULL, &error))
-    report ("holders-refused", FALSE, "the swap went ahead under an open /dev/dri/card0");
+    report ("holders-refused", FALSE, "the swap went ahead under an open /dev/dri/card0 (%s)",
+            hold);
   else
     report ("holders-refused",
             g_error_matches (error, SPIRIT_GPU_ERROR, SPIRIT_GPU_ERROR_BUSY)
@@ -582,6 +607,8 @@ main (int argc, char **argv)
       g_printerr ("%s\n", error->message);
       return 2;
     }
+  /* a holder that exits early must fail its case, not kill the test with SIGPIPE */
+  signal (SIGPIPE, SIG_IGN);
   failed_cases = g_ptr_array_new_with_free_func (g_free);
   host_drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
