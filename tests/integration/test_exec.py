@@ -124,9 +124,9 @@ class ExecFakeAgentTest(SpiritTestCase):
             None, None)
         start_exec(other, self.vm_path("alpha"), ["sleep"])
         agent = self.agents["alpha"]
-        wait_until(lambda: len(agent.jobs) == 1, timeout=10, what="the job in the agent", poll=0.05)
+        wait_until(lambda: len(agent.jobs) == 1, timeout=30, what="the job in the agent", poll=0.05)
         other.close_sync(None)
-        wait_until(lambda: not agent.jobs, timeout=10, what="the job to be killed", poll=0.05)
+        wait_until(lambda: not agent.jobs, timeout=30, what="the job to be killed", poll=0.05)
         self.assert_alive()
 
     def test_bad_requests(self):
@@ -217,7 +217,7 @@ class ExecFakeAgentTest(SpiritTestCase):
                          stdout_gate=gate)
         agent = self.agents["alpha"]
         job = None
-        wait_until(lambda: agent.jobs, timeout=10, what="the job in the agent", poll=0.05)
+        wait_until(lambda: agent.jobs, timeout=30, what="the job in the agent", poll=0.05)
         job = next(iter(agent.jobs.values()))
         # The agent stops when the window is used up: 1 MiB queued in spiritd, and what the
         # pipe took before the reader stopped (64 KiB on Linux).

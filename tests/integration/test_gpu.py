@@ -96,7 +96,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
     def _stop_mock(self, proc, name):
         proc.terminate()
         proc.wait()
-        wait_until(lambda: not self.system.name_has_owner(name), timeout=10, what="%s to go" % name, poll=0.01)
+        wait_until(lambda: not self.system.name_has_owner(name), timeout=30, what="%s to go" % name, poll=0.01)
 
     def _stop_kernel(self):
         self.kernel.stdin.close()
@@ -220,7 +220,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
         self.assertEqual(self.gpu_prop("Driver"), "nouveau")
         if hud_active:
             self.assertEqual(self.hud_state(), "active")
-        wait_until(lambda: not self.inhibitors(), timeout=5, what="the inhibitor to be released", poll=0.02)
+        wait_until(lambda: not self.inhibitors(), timeout=30, what="the inhibitor to be released", poll=0.02)
         self.assertEqual(self.journals(), [])
 
     def assert_in_vm(self, vm="beta"):
@@ -232,7 +232,7 @@ class GpuTestCase(spirittest.SpiritTestCase):
         self.assertEqual(self.gpu_prop("OwnerName"), vm)
         self.assertEqual(self.gpu_prop("Driver"), "vfio-pci")
         self.assertEqual(self.gpu_prop("HostDriver"), "nouveau")
-        wait_until(lambda: self.vm_prop(vm, "State") == "running", timeout=10, what="%s running" % vm)
+        wait_until(lambda: self.vm_prop(vm, "State") == "running", timeout=30, what="%s running" % vm)
         self.assertEqual(self.hud_state(), "inactive")
 
 
@@ -261,7 +261,7 @@ class GpuSwapTest(GpuTestCase):
         self.assertEqual(self.progress, PASSTHROUGH_STEPS)
         # The HUD was stopped while the GPU was still on nouveau, with the inhibitor held.
         self.assertEqual(self.hud_log(), [["stop", HUD, "nouveau", ["Spirit"]]])
-        wait_until(lambda: not self.inhibitors(), timeout=5, what="the inhibitor to go", poll=0.02)
+        wait_until(lambda: not self.inhibitors(), timeout=30, what="the inhibitor to go", poll=0.02)
         self.assertEqual(self.journals(), ["gpu-%s.journal" % GPU])
 
         self.progress.clear()
@@ -577,7 +577,7 @@ class GpuUmockdevTest(spirittest.SpiritTestCase):
         os.unlink(os.path.join(self.troot, self.gpu_syspath[1:], "driver"))
         self.testbed.set_attribute_link(self.gpu_syspath, "driver", "../../bus/pci/drivers/vfio-pci")
         self.testbed.uevent(self.gpu_syspath, "bind")
-        wait_until(lambda: prop("Driver") == "vfio-pci", timeout=10, what="Driver to follow the uevent")
+        wait_until(lambda: prop("Driver") == "vfio-pci", timeout=30, what="Driver to follow the uevent")
         self.assertEqual(prop("HostDriver"), "nouveau")
 
 
@@ -653,7 +653,7 @@ class GpuFaultTest(GpuTestCase):
         replies = []
         self.bus.call(spirittest.BUS_NAME, GPU_PATH, GPU_IFACE, "Passthrough", GLib.Variant("(sb)", ("beta", False)),
                       None, Gio.DBusCallFlags.NONE, 30000, None, lambda bus, res: replies.append(res))
-        wait_until(lambda: "stop-hud" in self.progress, timeout=10, what="the stop-hud step")
+        wait_until(lambda: "stop-hud" in self.progress, timeout=30, what="the stop-hud step")
         self.daemon.process.terminate()
         self.assertEqual(self.daemon.process.wait(timeout=30), 0, self.daemon.output())
         self.assertIn("Waiting for the swap of the GPU %s to finish" % GPU, self.daemon.output())

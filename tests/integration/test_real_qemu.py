@@ -127,10 +127,10 @@ class OutsideChangesTest(RealQemuTestCase):
         self.wait_vm_state(g, "running")
         count = len(self.state_signals(g))
         virsh("suspend", g)
-        wait_until(lambda: self.state_signals(g)[count:] [-1:] == ["paused"], timeout=10,
+        wait_until(lambda: self.state_signals(g)[count:] [-1:] == ["paused"], timeout=30,
                    what="PropertiesChanged(paused) after virsh suspend")
         virsh("resume", g)
-        wait_until(lambda: self.state_signals(g)[-1:] == ["running"], timeout=10,
+        wait_until(lambda: self.state_signals(g)[-1:] == ["running"], timeout=30,
                    what="PropertiesChanged(running) after virsh resume")
         virsh("destroy", g)
         self.wait_vm_state(g, "shutoff")
@@ -145,13 +145,13 @@ class OutsideChangesTest(RealQemuTestCase):
             f.write(realguest.FIRMWARE_ONLY_XML % {"name": name})
         virsh("define", xml_path)
         try:
-            wait_until(lambda: name in self.vm_names(), timeout=10, what="the object of a domain defined with virsh")
+            wait_until(lambda: name in self.vm_names(), timeout=30, what="the object of a domain defined with virsh")
             path = self.vm_path(name)
             self.assertIn(path, added)
             self.assertEqual(self.vm_prop(name, "State"), "shutoff")
         finally:
             virsh("undefine", name)
-        wait_until(lambda: name not in self.vm_names(), timeout=10, what="the object to go with virsh undefine")
+        wait_until(lambda: name not in self.vm_names(), timeout=30, what="the object to go with virsh undefine")
         self.assertIn(path, removed)
 
     def test_shutdown_that_the_guest_ignores_times_out_and_leaves_it_running(self):
