@@ -760,6 +760,79 @@ widget_sensitive (gpointer widget)
 
 /* --- the cases --------------------------------------------------------------------------- */
 
+typedef struct
+{
+  Fixture *f;
+  const char *name;
+  const char *text;
+} RowLabel;
+
+static gboolean
+row_has_label (gpointer data)
+{
+  RowLabel *l = data;
+  NexusVmRow *row = find_row (l->f, l->name);
+
+  return row != NULL && find_label_containing (row, l->text) != NULL;
+}
+
+static void
+wait_row_label (Fixture *f, const char *name, const char *text)
+{
+  RowLabel l = { f, name, text };
+  g_autofree char *what = g_strdup_printf ("the row of %s to say \"%s\"", name, text);
+
+  wait_until (row_has_label, &l, what);
+}
+
+/* A running VM's row says what its agent reported once spiritd reaches the agent (a fake one on
+ * the socket spiritd --session reads, tests/integration/fakeagent.py), and "no agent" when it
+ * goes away, without a HUD restart. */
+static void
+test_agent (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sockets = g_build_filename (work_dir, "agents", NULL);
+  g_autofree char *path = g_build_filename (sockets, "alpha.sock", NULL);
+  g_autofree char *ready = NULL;
+  const char *argv[] = { "/usr/bin/python3",
+                         g_getenv ("FAKE_AGENT"),
+                         path,
+                         "--kernel",
+                         "6.6.6-hud",
+                         "--ready-fd",
+                         "3",
+                         NULL };
+  g_autoptr (GSubprocess) agent = NULL;
+  g_autoptr (GError) error = NULL;
+  NexusVmRow *alpha;
+
+  g_assert_nonnull (argv[1]);
+  g_assert_cmpint (g_mkdir_with_parents (sockets, 0700), ==, 0);
+  agent = spawn_and_read_line (argv, &ready);
+  g_assert_cmpstr (ready, ==, "listening");
+
+  g_setenv ("SPIRIT_TEST_AGENT_SOCKET_DIR", sockets, TRUE);
+  start_spiritd (f, test_driver_xml ());
+  g_unsetenv ("SPIRIT_TEST_AGENT_SOCKET_DIR");
+  start_hud (f);
+
+  wait_row_shows (f, "alpha", "Running");
+  wait_row_label (f, "alpha", "agent: linux 6.6.6-hud");
+  alpha = find_row (f, "alpha");
+  g_assert_null (find_label_containing (alpha, "no agent"));
+  /* gamma is paused and has no socket: it says so, and nothing else changed */
+  wait_row_label (f, "gamma", "no agent");
+
+  /* the agent goes away: the row follows */
+  g_subprocess_send_signal (agent, SIGTERM);
+  g_subprocess_wait (agent, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (agent));
+  g_assert_cmpint (g_subprocess_get_exit_status (agent), ==, 0);
+  wait_row_label (f, "alpha", "no agent");
+  g_assert_null (find_label_containing (find_row (f, "alpha"), "6.6.6-hud"));
+}
+
 /* The HUD lists the VMs with their states and offers exactly the operations each state allows;
  * a VM paused from outside (spiritctl) shows paused without any user action. */
 static void
@@ -1593,6 +1666,7 @@ main (int argc, char **argv)
   start_display_and_bus ();
 
   g_test_add ("/hud/listing", Fixture, NULL, fixture_setup, test_listing, fixture_teardown);
+  g_test_add ("/hud/agent", Fixture, NULL, fixture_setup, test_agent, fixture_teardown);
   g_test_add ("/hud/actions", Fixture, NULL, fixture_setup, test_actions, fixture_teardown);
   g_test_add ("/hud/command-bar", Fixture, NULL, fixture_setup, test_command_bar, fixture_teardown);
   g_test_add ("/hud/hosts", Fixture, NULL, fixture_setup, test_hosts, fixture_teardown);

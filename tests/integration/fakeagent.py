@@ -248,3 +248,27 @@ class FakeAgent(threading.Thread):
                                   "signal_number": SIGNALS.get(signal, 9)}))
         else:
             self.send(json_frame({"type": "exit", "id": job.id, "code": code}))
+
+
+def main():
+    """Serves PATH until SIGTERM, for tests in other languages (tests/hud/test-hud.c)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description="a fake spirit-agent on a unix socket")
+    parser.add_argument("path")
+    parser.add_argument("--os", default="linux")
+    parser.add_argument("--kernel", default="6.6.6-fake")
+    parser.add_argument("--ready-fd", type=int, help="write a line here once the socket listens")
+    args = parser.parse_args()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    agent = FakeAgent(args.path, os_name=args.os, kernel=args.kernel)
+    if args.ready_fd is not None:
+        os.write(args.ready_fd, b"listening\n")
+        os.close(args.ready_fd)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    agent.stop()
+
+
+if __name__ == "__main__":
+    main()
