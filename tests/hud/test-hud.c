@@ -427,29 +427,45 @@ row_state_text (NexusVmRow *row)
   return gtk_label_get_text (GTK_LABEL (labels->pdata[0]));
 }
 
+typedef gboolean (*RowCheck) (NexusVmRow *row, const char *text);
+
 typedef struct
 {
   Fixture *f;
   const char *name;
-  const char *state_text;
-} RowState;
+  RowCheck check;
+  const char *text;
+} RowWait;
 
 static gboolean
-row_shows (gpointer data)
+row_passes (gpointer data)
 {
-  RowState *s = data;
-  NexusVmRow *row = find_row (s->f, s->name);
+  RowWait *w = data;
+  NexusVmRow *row = find_row (w->f, w->name);
 
-  return row != NULL && g_strcmp0 (row_state_text (row), s->state_text) == 0;
+  return row != NULL && w->check (row, w->text);
+}
+
+/* Waits until the row of NAME exists and CHECK (row, TEXT) holds. */
+static void
+wait_row (Fixture *f, const char *name, RowCheck check, const char *text, const char *what)
+{
+  RowWait w = { f, name, check, text };
+  g_autofree char *description = g_strdup_printf ("the row of %s to %s \"%s\"", name, what, text);
+
+  wait_until (row_passes, &w, description);
+}
+
+static gboolean
+row_state_is (NexusVmRow *row, const char *state_text)
+{
+  return g_strcmp0 (row_state_text (row), state_text) == 0;
 }
 
 static void
 wait_row_shows (Fixture *f, const char *name, const char *state_text)
 {
-  RowState s = { f, name, state_text };
-  g_autofree char *what = g_strdup_printf ("the row of %s to show %s", name, state_text);
-
-  wait_until (row_shows, &s, what);
+  wait_row (f, name, row_state_is, state_text, "show");
 }
 
 static gboolean
@@ -760,29 +776,16 @@ widget_sensitive (gpointer widget)
 
 /* --- the cases --------------------------------------------------------------------------- */
 
-typedef struct
-{
-  Fixture *f;
-  const char *name;
-  const char *text;
-} RowLabel;
-
 static gboolean
-row_has_label (gpointer data)
+row_has_label (NexusVmRow *row, const char *text)
 {
-  RowLabel *l = data;
-  NexusVmRow *row = find_row (l->f, l->name);
-
-  return row != NULL && find_label_containing (row, l->text) != NULL;
+  return find_label_containing (row, text) != NULL;
 }
 
 static void
 wait_row_label (Fixture *f, const char *name, const char *text)
 {
-  RowLabel l = { f, name, text };
-  g_autofree char *what = g_strdup_printf ("the row of %s to say \"%s\"", name, text);
-
-  wait_until (row_has_label, &l, what);
+  wait_row (f, name, row_has_label, text, "say");
 }
 
 /* A running VM's row says what its agent reported once spiritd reaches the agent (a fake one on
@@ -1162,8 +1165,8 @@ fake_stop (FakeService *fake)
 static gboolean
 row_gone (gpointer data)
 {
-  RowState *s = data;
-  return find_row (s->f, s->name) == NULL;
+  RowWait *w = data;
+  return find_row (w->f, w->name) == NULL;
 }
 
 static gboolean
@@ -1191,7 +1194,7 @@ test_objects (Fixture *f, gconstpointer data)
   FakeService fake = { 0 };
   g_autoptr (SpiritDBusVm) one = NULL;
   g_autoptr (SpiritDBusVm) two = NULL;
-  RowState gone = { f, "one", NULL };
+  RowWait gone = { f, "one", NULL, NULL };
 
   fake_start (f, &fake);
   wait_until (is_true, &fake.owned, "the scripted service to own its name");
