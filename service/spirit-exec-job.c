@@ -4,6 +4,7 @@
 #include "spirit-exec-job.h"
 #include "spirit-error.h"
 #include "spirit-exec-fd.h"
+#include "spirit-job-caller.h"
 
 #include <errno.h>
 
@@ -27,11 +28,7 @@ struct _SpiritExecJob
 {
   SpiritAgentLink *link;
   guint32 id;
-  char *vm_name;
-  char *path;
-  char *sender;
-  GDBusConnection *bus;
-  GDBusMethodInvocation *invocation; /* until the command started */
+  SpiritJobCaller caller; /* its Exec call is answered when the command started */
   guint start_timeout;
 
   SpiritExecFd *in;
@@ -45,9 +42,7 @@ struct _SpiritExecJob
   guint64 granted;  /* window given to the agent: initial + credits */
   guint64 consumed; /* output bytes written (or discarded) */
 
-  GVariantDict *status;
   gboolean exited;
-  gboolean abandoned;
   gboolean finished;
   SpiritExecJobDone done;
   gpointer done_data;
@@ -90,29 +85,21 @@ spirit_exec_job_free (SpiritExecJob *job)
   g_clear_pointer (&job->in, spirit_exec_fd_free);
   job_output_clear (&job->out[0]);
   job_output_clear (&job->out[1]);
-  if (job->invocation != NULL)
-    g_dbus_method_invocation_return_error (g_steal_pointer (&job->invocation), SPIRIT_ERROR,
-                                           SPIRIT_ERROR_AGENT_UNAVAILABLE,
-                                           "The command in '%s' was abandoned", job->vm_name);
-  g_clear_pointer (&job->status, g_variant_dict_unref);
+  spirit_job_caller_clear (&job->caller);
   g_clear_object (&job->link);
-  g_clear_object (&job->bus);
-  g_free (job->vm_name);
-  g_free (job->path);
-  g_free (job->sender);
   g_free (job);
 }
 
 const char *
 spirit_exec_job_get_path (SpiritExecJob *job)
 {
-  return job->path;
+  return job->caller.path;
 }
 
 const char *
 spirit_exec_job_get_sender (SpiritExecJob *job)
 {
-  return job->sender;
+  return job->caller.sender;
 }
 
 /* --- the end -------------------------------------------------------------------------------- */
@@ -130,31 +117,16 @@ spirit_exec_job_finish (SpiritExecJob *job)
   /* Close the output fds before the signal: a caller that reads to EOF is done reading. */
   job_output_clear (&job->out[0]);
   job_output_clear (&job->out[1]);
-  if (job->invocation == NULL && !job->abandoned && job->status != NULL)
-    {
-      g_autoptr (GError) error = NULL;
-      g_variant_dict_insert (job->status, "backend", "s", "spirit-agent");
-      if (!g_dbus_connection_emit_signal (
-            job->bus, job->sender, "/org/crom/Spirit", "org.crom.Spirit.Proxy", "JobExited",
-            g_variant_new ("(o@a{sv})", job->path, g_variant_dict_end (job->status)), &error))
-        g_debug ("Could not send JobExited for %s: %s", job->path, error->message);
-    }
+  spirit_job_caller_report (&job->caller, "spirit-agent");
   job->done (job, job->done_data);
 }
 
 static void
 spirit_exec_job_fail (SpiritExecJob *job, SpiritError code, const char *message)
 {
-  if (job->invocation != NULL)
-    {
-      g_dbus_method_invocation_return_error_literal (g_steal_pointer (&job->invocation),
-                                                     SPIRIT_ERROR, code, message);
-      job->abandoned = TRUE; /* the caller never got a job path: no signal */
-    }
-  g_clear_pointer (&job->status, g_variant_dict_unref);
-  job->status = g_variant_dict_new (NULL);
-  g_variant_dict_insert (job->status, "error", "s", message);
-  g_variant_dict_insert (job->status, "error-name", "s", spirit_error_dbus_name (code));
+  g_autoptr (GError) error = g_error_new_literal (SPIRIT_ERROR, code, message);
+
+  spirit_job_caller_fail (&job->caller, error);
   spirit_exec_job_finish (job);
 }
 
@@ -171,7 +143,8 @@ spirit_exec_job_maybe_finish (SpiritExecJob *job)
 void
 spirit_exec_job_lost (SpiritExecJob *job, const char *why)
 {
-  g_autofree char *message = g_strdup_printf ("The agent in '%s' went away: %s", job->vm_name, why);
+  g_autofree char *message
+    = g_strdup_printf ("The agent in '%s' went away: %s", job->caller.vm_name, why);
 
   spirit_exec_job_fail (job, SPIRIT_ERROR_AGENT_UNAVAILABLE, message);
 }
@@ -243,8 +216,8 @@ spirit_exec_job_flush (SpiritExecJob *job, JobOutput *out)
         }
       if (n < 0)
         {
-          g_debug ("%s: the caller's fd failed (%s); discarding the rest of its output", job->path,
-                   g_strerror ((int)-n));
+          g_debug ("%s: the caller's fd failed (%s); discarding the rest of its output",
+                   job->caller.path, g_strerror ((int)-n));
           out->broken = TRUE;
           job_output_discard (job, out);
           return;
@@ -288,7 +261,7 @@ spirit_exec_job_on_data (SpiritExecJob *job, const SpiritMessage *msg)
     }
   if (size > 0)
     {
-      if (out->broken || job->abandoned || out->fd == NULL)
+      if (out->broken || job->caller.abandoned || out->fd == NULL)
         job->consumed += size;
       else
         {
@@ -381,24 +354,25 @@ error_for_agent_code (SpiritProtocolError code)
 static void
 spirit_exec_job_on_exit (SpiritExecJob *job, const SpiritMessage *msg)
 {
-  if (job->invocation != NULL)
+  GVariantDict *status;
+
+  if (job->caller.invocation != NULL)
     {
       spirit_exec_job_fail (job, SPIRIT_ERROR_FAILED,
                             "The agent reported an exit before the start");
       return;
     }
   job->exited = TRUE;
-  g_clear_pointer (&job->status, g_variant_dict_unref);
-  job->status = g_variant_dict_new (NULL);
+  status = spirit_job_caller_new_status (&job->caller);
   if (msg->signal_name != NULL)
     {
-      g_variant_dict_insert (job->status, "signal", "s", msg->signal_name);
-      g_variant_dict_insert (job->status, "signal-number", "i", msg->signal_number);
+      g_variant_dict_insert (status, "signal", "s", msg->signal_name);
+      g_variant_dict_insert (status, "signal-number", "i", msg->signal_number);
     }
   else
-    g_variant_dict_insert (job->status, "exit-code", "i", (gint32)msg->exit_code);
+    g_variant_dict_insert (status, "exit-code", "i", (gint32)msg->exit_code);
   if (msg->timed_out)
-    g_variant_dict_insert (job->status, "timed-out", "b", TRUE);
+    g_variant_dict_insert (status, "timed-out", "b", TRUE);
   g_clear_handle_id (&job->in_watch, g_source_remove);
   g_clear_pointer (&job->in, spirit_exec_fd_free);
   /* The protocol sends exit after both EOFs; an agent that did not gets its streams closed. */
@@ -412,24 +386,23 @@ spirit_exec_job_handle (SpiritExecJob *job, const SpiritMessage *msg)
   switch (msg->type)
     {
     case SPIRIT_MSG_STARTED:
-      if (job->invocation == NULL)
+      if (job->caller.invocation == NULL)
         return;
       g_clear_handle_id (&job->start_timeout, g_source_remove);
-      g_dbus_method_invocation_return_value (g_steal_pointer (&job->invocation),
-                                             g_variant_new ("(o)", job->path));
+      spirit_job_caller_reply_path (&job->caller);
       job->in_started = TRUE;
       spirit_exec_job_watch_stdin (job);
       break;
     case SPIRIT_MSG_ERROR:
-      if (job->invocation != NULL)
+      if (job->caller.invocation != NULL)
         {
           g_autofree char *message = g_strdup_printf (
-            "Could not run the command in '%s': %s (%s)", job->vm_name,
+            "Could not run the command in '%s': %s (%s)", job->caller.vm_name,
             msg->message && *msg->message ? msg->message : "the agent refused it", msg->error_nick);
           spirit_exec_job_fail (job, error_for_agent_code (msg->error_code), message);
         }
       else
-        g_debug ("%s: the agent reports %s: %s", job->path, msg->error_nick,
+        g_debug ("%s: the agent reports %s: %s", job->caller.path, msg->error_nick,
                  msg->message ? msg->message : "");
       break;
     case SPIRIT_MSG_CREDIT:
@@ -437,7 +410,7 @@ spirit_exec_job_handle (SpiritExecJob *job, const SpiritMessage *msg)
       spirit_exec_job_watch_stdin (job);
       break;
     case SPIRIT_MSG_DATA:
-      if (job->invocation != NULL)
+      if (job->caller.invocation != NULL)
         {
           spirit_exec_job_fail (job, SPIRIT_ERROR_FAILED, "The agent sent output before the start");
           return;
@@ -466,7 +439,7 @@ spirit_exec_job_signal (SpiritExecJob *job, const char *signal_name)
 void
 spirit_exec_job_abandon (SpiritExecJob *job)
 {
-  job->abandoned = TRUE;
+  job->caller.abandoned = TRUE;
   spirit_exec_job_signal (job, "KILL");
   job_output_discard (job, &job->out[0]);
   job_output_discard (job, &job->out[1]);
@@ -480,8 +453,9 @@ static gboolean
 on_start_timeout (gpointer user_data)
 {
   SpiritExecJob *job = user_data;
-  g_autofree char *message = g_strdup_printf (
-    "spirit-agent in '%s' did not start the command within %d s", job->vm_name, START_TIMEOUT_S);
+  g_autofree char *message
+    = g_strdup_printf ("spirit-agent in '%s' did not start the command within %d s",
+                       job->caller.vm_name, START_TIMEOUT_S);
 
   job->start_timeout = 0;
   spirit_exec_job_signal (job, "KILL");
@@ -506,11 +480,7 @@ spirit_exec_job_start (SpiritAgentLink *link,
   g_autoptr (GError) error = NULL;
 
   job->link = g_object_ref (link);
-  job->vm_name = g_strdup (vm_name);
-  job->path = g_strdup (path);
-  job->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
-  job->bus = g_object_ref (g_dbus_method_invocation_get_connection (invocation));
-  job->invocation = invocation;
+  spirit_job_caller_init (&job->caller, invocation, path, vm_name);
   job->done = done;
   job->done_data = user_data;
   job->in = spirit_exec_fd_new (stdin_fd, FALSE);
@@ -526,7 +496,7 @@ spirit_exec_job_start (SpiritAgentLink *link,
   if (!spirit_agent_link_add_job (link, job, &job->id, &error))
     {
       job->finished = TRUE; /* not in the link */
-      g_dbus_method_invocation_return_gerror (g_steal_pointer (&job->invocation), error);
+      spirit_job_caller_fail (&job->caller, error);
       spirit_exec_job_free (job);
       return NULL;
     }

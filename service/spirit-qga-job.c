@@ -4,6 +4,7 @@
 #include "spirit-qga-job.h"
 #include "spirit-error.h"
 #include "spirit-exec-fd.h"
+#include "spirit-job-caller.h"
 #include "spirit-libvirt.h"
 
 #include <errno.h>
@@ -30,11 +31,7 @@ struct _SpiritQgaJob
 {
   SpiritVm *vm;
   GVirDomain *domain;
-  char *vm_name;
-  char *path;
-  char *sender;
-  GDBusConnection *bus;
-  GDBusMethodInvocation *invocation;
+  SpiritJobCaller caller; /* its Exec call is answered at once */
   SpiritExecRequest request;
 
   SpiritExecFd *in;
@@ -47,8 +44,6 @@ struct _SpiritQgaJob
   gboolean polling;
 
   QgaOutput out[2];
-  GVariantDict *status;
-  gboolean abandoned;
   gboolean finished;
   gboolean freeing;
   SpiritQgaJobDone done;
@@ -272,7 +267,7 @@ spirit_qga_job_free (SpiritQgaJob *job)
     {
       /* A worker still uses the job: it is freed when that call returns. */
       job->freeing = TRUE;
-      job->abandoned = TRUE;
+      job->caller.abandoned = TRUE;
       return;
     }
   g_clear_handle_id (&job->poll_source, g_source_remove);
@@ -284,32 +279,24 @@ spirit_qga_job_free (SpiritQgaJob *job)
       g_clear_pointer (&job->out[i].fd, spirit_exec_fd_free);
       g_clear_pointer (&job->out[i].data, g_bytes_unref);
     }
-  if (job->invocation != NULL)
-    g_dbus_method_invocation_return_error (g_steal_pointer (&job->invocation), SPIRIT_ERROR,
-                                           SPIRIT_ERROR_AGENT_UNAVAILABLE,
-                                           "The command was abandoned");
+  spirit_job_caller_clear (&job->caller);
   g_clear_pointer (&job->input, g_byte_array_unref);
-  g_clear_pointer (&job->status, g_variant_dict_unref);
   spirit_exec_request_clear (&job->request);
   g_clear_object (&job->domain);
   g_clear_object (&job->vm);
-  g_clear_object (&job->bus);
-  g_free (job->vm_name);
-  g_free (job->path);
-  g_free (job->sender);
   g_free (job);
 }
 
 const char *
 spirit_qga_job_get_path (SpiritQgaJob *job)
 {
-  return job->path;
+  return job->caller.path;
 }
 
 const char *
 spirit_qga_job_get_sender (SpiritQgaJob *job)
 {
-  return job->sender;
+  return job->caller.sender;
 }
 
 static void
@@ -324,30 +311,14 @@ spirit_qga_job_finish (SpiritQgaJob *job)
       g_clear_pointer (&job->out[i].fd, spirit_exec_fd_free);
     }
   g_clear_pointer (&job->in, spirit_exec_fd_free);
-  if (!job->abandoned && job->invocation == NULL && job->status != NULL)
-    {
-      g_variant_dict_insert (job->status, "backend", "s", "qemu-ga");
-      g_dbus_connection_emit_signal (
-        job->bus, job->sender, "/org/crom/Spirit", "org.crom.Spirit.Proxy", "JobExited",
-        g_variant_new ("(o@a{sv})", job->path, g_variant_dict_end (job->status)), NULL);
-    }
+  spirit_job_caller_report (&job->caller, "qemu-ga");
   job->done (job, job->done_data);
 }
 
 static void
 spirit_qga_job_fail (SpiritQgaJob *job, const GError *error)
 {
-  if (job->invocation != NULL)
-    {
-      g_dbus_method_invocation_return_gerror (g_steal_pointer (&job->invocation), error);
-      job->abandoned = TRUE;
-    }
-  g_clear_pointer (&job->status, g_variant_dict_unref);
-  job->status = g_variant_dict_new (NULL);
-  g_variant_dict_insert (job->status, "error", "s", error->message);
-  g_variant_dict_insert (job->status, "error-name", "s",
-                         error->domain == SPIRIT_ERROR ? spirit_error_dbus_name (error->code)
-                                                       : "org.crom.Spirit.Error.Failed");
+  spirit_job_caller_fail (&job->caller, error);
   spirit_qga_job_finish (job);
 }
 
@@ -377,7 +348,7 @@ qga_output_flush (QgaOutput *out)
   gsize size = out->data ? g_bytes_get_size (out->data) : 0;
   const guint8 *data = out->data ? g_bytes_get_data (out->data, NULL) : NULL;
 
-  while (out->offset < size && !out->job->abandoned && out->fd != NULL)
+  while (out->offset < size && !out->job->caller.abandoned && out->fd != NULL)
     {
       gssize n = spirit_exec_fd_write (out->fd, data + out->offset, size - out->offset);
       if (n == -EAGAIN)
@@ -400,6 +371,7 @@ on_status_done (GObject *source, GAsyncResult *result, gpointer user_data)
   SpiritQgaJob *job = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (QgaStatus) status = g_task_propagate_pointer (G_TASK (result), &error);
+  GVariantDict *report;
 
   job->polling = FALSE;
   if (job->freeing)
@@ -418,19 +390,19 @@ on_status_done (GObject *source, GAsyncResult *result, gpointer user_data)
       job->poll_source = g_timeout_add (job->poll_delay_ms, on_poll, job);
       return;
     }
-  job->status = g_variant_dict_new (NULL);
+  report = spirit_job_caller_new_status (&job->caller);
   if (status->has_signal)
     {
       const char *name = spirit_signal_name_from_number ((int)status->signal_number);
-      g_variant_dict_insert (job->status, "signal", "s", name ? name : "UNKNOWN");
-      g_variant_dict_insert (job->status, "signal-number", "i", (gint32)status->signal_number);
+      g_variant_dict_insert (report, "signal", "s", name ? name : "UNKNOWN");
+      g_variant_dict_insert (report, "signal-number", "i", (gint32)status->signal_number);
     }
   else
-    g_variant_dict_insert (job->status, "exit-code", "i", (gint32)status->exit_code);
+    g_variant_dict_insert (report, "exit-code", "i", (gint32)status->exit_code);
   if (status->truncated[0])
-    g_variant_dict_insert (job->status, "stdout-truncated", "b", TRUE);
+    g_variant_dict_insert (report, "stdout-truncated", "b", TRUE);
   if (status->truncated[1])
-    g_variant_dict_insert (job->status, "stderr-truncated", "b", TRUE);
+    g_variant_dict_insert (report, "stderr-truncated", "b", TRUE);
   for (int i = 0; i < 2; i++)
     {
       job->out[i].data = g_steal_pointer (&status->out[i]);
@@ -474,8 +446,8 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (error != NULL)
     {
-      g_prefix_error (&error,
-                      "Could not run the command in '%s' through qemu-guest-agent: ", job->vm_name);
+      g_prefix_error (&error, "Could not run the command in '%s' through qemu-guest-agent: ",
+                      job->caller.vm_name);
       spirit_qga_job_fail (job, error);
       return;
     }
@@ -537,11 +509,7 @@ spirit_qga_job_start (SpiritVm *vm,
 
   job->vm = g_object_ref (vm);
   job->domain = g_object_ref (spirit_vm_get_domain (vm));
-  job->vm_name = g_strdup (spirit_vm_get_name (vm));
-  job->path = g_strdup (path);
-  job->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
-  job->bus = g_object_ref (g_dbus_method_invocation_get_connection (invocation));
-  job->invocation = invocation;
+  spirit_job_caller_init (&job->caller, invocation, path, spirit_vm_get_name (vm));
   job->request.argv = g_strdupv (request->argv);
   job->request.shell = g_strdup (request->shell);
   job->request.cwd = g_strdup (request->cwd);
@@ -557,8 +525,7 @@ spirit_qga_job_start (SpiritVm *vm,
 
   /* The job exists from here on: a caller may write its stdin only after this reply, and
    * guest-exec needs all of it, so a command that cannot start is a JobExited error. */
-  g_dbus_method_invocation_return_value (g_steal_pointer (&job->invocation),
-                                         g_variant_new ("(o)", job->path));
+  spirit_job_caller_reply_path (&job->caller);
 
   /* stdin goes with guest-exec, so it is read to its end first. A terminal is not read (it
    * would wait for Ctrl-D before the command even starts): the command gets no stdin. */
@@ -575,10 +542,10 @@ spirit_qga_job_start (SpiritVm *vm,
 void
 spirit_qga_job_abandon (SpiritQgaJob *job)
 {
-  job->abandoned = TRUE;
+  job->caller.abandoned = TRUE;
   g_clear_handle_id (&job->in_watch, g_source_remove);
   /* qemu-ga cannot kill the command; stop polling for it and forget it. */
-  if (job->invocation == NULL && !job->polling)
+  if (job->caller.invocation == NULL && !job->polling)
     {
       g_clear_handle_id (&job->poll_source, g_source_remove);
       spirit_qga_job_finish (job);
