@@ -90,16 +90,10 @@ spirit_exec_job_free (SpiritExecJob *job)
   g_free (job);
 }
 
-const char *
-spirit_exec_job_get_path (SpiritExecJob *job)
+const SpiritJobCaller *
+spirit_exec_job_get_caller (SpiritExecJob *job)
 {
-  return job->caller.path;
-}
-
-const char *
-spirit_exec_job_get_sender (SpiritExecJob *job)
-{
-  return job->caller.sender;
+  return &job->caller;
 }
 
 /* --- the end -------------------------------------------------------------------------------- */

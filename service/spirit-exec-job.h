@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 
 #include "spirit-agent-link.h"
+#include "spirit-job-caller.h"
 
 G_BEGIN_DECLS
 
@@ -46,8 +47,8 @@ SpiritExecJob *spirit_exec_job_start (SpiritAgentLink *link,
                                       gpointer user_data);
 void spirit_exec_job_free (SpiritExecJob *job);
 
-const char *spirit_exec_job_get_path (SpiritExecJob *job);
-const char *spirit_exec_job_get_sender (SpiritExecJob *job);
+/* Who asked, the job's path, and what JobExited will carry. */
+const SpiritJobCaller *spirit_exec_job_get_caller (SpiritExecJob *job);
 
 /* Cancel(): sends the signal (a protocol name) to the command. */
 void spirit_exec_job_signal (SpiritExecJob *job, const char *signal_name);

@@ -41,8 +41,8 @@ proxy_job_free (ProxyJob *job)
 static const char *
 proxy_job_get_sender (ProxyJob *job)
 {
-  return job->agent ? spirit_exec_job_get_sender (job->agent)
-                    : spirit_qga_job_get_sender (job->qga);
+  return job->agent ? spirit_exec_job_get_caller (job->agent)->sender
+                    : spirit_qga_job_get_caller (job->qga)->sender;
 }
 
 typedef struct
@@ -144,8 +144,8 @@ on_job_done (SpiritExecJob *job, gpointer user_data)
 {
   SpiritProxy *proxy = user_data;
 
-  spirit_proxy_unref_caller (proxy, spirit_exec_job_get_sender (job));
-  g_hash_table_remove (proxy->jobs, spirit_exec_job_get_path (job));
+  spirit_proxy_unref_caller (proxy, spirit_exec_job_get_caller (job)->sender);
+  g_hash_table_remove (proxy->jobs, spirit_exec_job_get_caller (job)->path);
 }
 
 static void
@@ -153,8 +153,8 @@ on_qga_job_done (SpiritQgaJob *job, gpointer user_data)
 {
   SpiritProxy *proxy = user_data;
 
-  spirit_proxy_unref_caller (proxy, spirit_qga_job_get_sender (job));
-  g_hash_table_remove (proxy->jobs, spirit_qga_job_get_path (job));
+  spirit_proxy_unref_caller (proxy, spirit_qga_job_get_caller (job)->sender);
+  g_hash_table_remove (proxy->jobs, spirit_qga_job_get_caller (job)->path);
 }
 
 /* --- Exec ----------------------------------------------------------------------------------- */

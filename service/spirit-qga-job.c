@@ -287,16 +287,10 @@ spirit_qga_job_free (SpiritQgaJob *job)
   g_free (job);
 }
 
-const char *
-spirit_qga_job_get_path (SpiritQgaJob *job)
+const SpiritJobCaller *
+spirit_qga_job_get_caller (SpiritQgaJob *job)
 {
-  return job->caller.path;
-}
-
-const char *
-spirit_qga_job_get_sender (SpiritQgaJob *job)
-{
-  return job->caller.sender;
+  return &job->caller;
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 
 #include "spirit-exec-job.h"
+#include "spirit-job-caller.h"
 #include "spirit-vm.h"
 
 G_BEGIN_DECLS
@@ -36,8 +37,8 @@ SpiritQgaJob *spirit_qga_job_start (SpiritVm *vm,
                                     SpiritQgaJobDone done,
                                     gpointer user_data);
 void spirit_qga_job_free (SpiritQgaJob *job);
-const char *spirit_qga_job_get_path (SpiritQgaJob *job);
-const char *spirit_qga_job_get_sender (SpiritQgaJob *job);
+/* Who asked, the job's path, and what JobExited will carry. */
+const SpiritJobCaller *spirit_qga_job_get_caller (SpiritQgaJob *job);
 /* The caller left: no signal, its output is dropped. */
 void spirit_qga_job_abandon (SpiritQgaJob *job);
 
