@@ -91,6 +91,8 @@ spiritctl_print_vm_details (SpiritDBusVm *vm)
   g_print ("%-16s %s (%s)\n", _("State:"), spirit_dbus_vm_get_state (vm),
            spirit_dbus_vm_get_state_reason (vm));
   g_print ("%-16s %u\n", _("CPUs:"), spirit_dbus_vm_get_vcpus (vm));
+  if (g_strcmp0 (spirit_dbus_vm_get_state (vm), "running") == 0)
+    g_print ("%-16s %.0f%%\n", _("CPU usage:"), spirit_dbus_vm_get_cpu_usage (vm));
   g_print ("%-16s %s / %s\n", _("Memory:"), memory, max_memory);
   g_print ("%-16s %s\n", _("Persistent:"), yes_no (spirit_dbus_vm_get_persistent (vm)));
   g_print ("%-16s %s\n", _("Autostart:"), yes_no (spirit_dbus_vm_get_autostart (vm)));

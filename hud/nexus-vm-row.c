@@ -67,6 +67,11 @@ describe_vm (SpiritDBusVm *proxy)
   if (title != NULL && title[0] != '\0')
     g_ptr_array_add (parts, g_strdup (title));
   g_ptr_array_add (parts, g_strdup_printf (ngettext ("%u vCPU", "%u vCPUs", vcpus), vcpus));
+  /* how busy its vCPUs were over the last 2 s; spiritd reads it for running VMs only */
+  if (g_strcmp0 (spirit_dbus_vm_get_state (proxy), "running") == 0)
+    /* Translators: how busy a running VM's virtual CPUs are, e.g. "CPU 12%" */
+    g_ptr_array_add (parts,
+                     g_strdup_printf (_ ("CPU %.0f%%"), spirit_dbus_vm_get_cpu_usage (proxy)));
   /* A running or paused VM holds its current memory; an inactive one has only a maximum. */
   if (spirit_dbus_vm_get_id (proxy) >= 0 && memory != 0 && memory != max_memory)
     {

@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "spirit-host"
 
 #include "spirit-host.h"
+#include "spirit-cpu-usage.h"
 #include "spirit-agent-channel.h"
 #include "spirit-connection.h"
 #include "spirit-error.h"
@@ -32,6 +33,7 @@ struct _SpiritHost
   guint resync_generation; /* a resync from an older connection is dropped */
   GHashTable *touched;     /* uuid → GVirDomain with events during a resync, looked at after it */
   GHashTable *resync_seqs; /* uuid → the read number each VM got when the resync started */
+  guint cpu_timer;         /* while connected: the running VMs' CpuUsage is read again */
 };
 
 typedef struct
@@ -81,6 +83,7 @@ spirit_host_dispose (GObject *object)
 {
   SpiritHost *self = SPIRIT_HOST (object);
 
+  g_clear_handle_id (&self->cpu_timer, g_source_remove);
   g_clear_pointer (&self->vms, g_hash_table_unref);
   g_clear_pointer (&self->adding, g_hash_table_unref);
   g_clear_pointer (&self->touched, g_hash_table_unref);
@@ -119,12 +122,28 @@ spirit_host_class_init (SpiritHostClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
+static gboolean
+on_cpu_timer (gpointer user_data)
+{
+  SpiritHost *self = user_data;
+  GHashTableIter iter;
+  gpointer vm;
+
+  g_hash_table_iter_init (&iter, self->vms);
+  while (g_hash_table_iter_next (&iter, NULL, &vm))
+    spirit_vm_sample_cpu (vm); /* only the running ones read anything */
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 spirit_host_set_connected (SpiritHost *self, gboolean connected)
 {
   if (self->connected == connected)
     return;
   self->connected = connected;
+  g_clear_handle_id (&self->cpu_timer, g_source_remove);
+  if (connected)
+    self->cpu_timer = g_timeout_add_seconds (SPIRIT_CPU_SAMPLE_S, on_cpu_timer, self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CONNECTED]);
 }
 

@@ -9,6 +9,7 @@
 #include "spirit-vm.h"
 #include "spirit-agent-channel.h"
 #include "spirit-agent-link.h"
+#include "spirit-cpu-usage.h"
 #include "spirit-dbus-generated.h"
 #include "spirit-error.h"
 #include "spirit-libvirt.h"
@@ -44,6 +45,9 @@ struct _SpiritVm
 
   GList *waiters; /* SpiritVmWaiter*: Shutdown calls waiting for the VM to be off */
 
+  SpiritCpuSample cpu_sample; /* the last reading of the CPU time, for CpuUsage */
+  gboolean sampling_cpu;
+
   /* spirit-agent (local hosts only): the link, and the domain id whose channel it uses */
   gboolean agent_local;
   SpiritAgentLink *link;
@@ -63,6 +67,7 @@ G_DEFINE_FINAL_TYPE (SpiritVm, spirit_vm, G_TYPE_OBJECT)
 
 static void spirit_vm_fail_waiters (SpiritVm *self, GQuark domain, int code, const char *message);
 static void spirit_vm_update_agent (SpiritVm *self);
+static void spirit_vm_reset_cpu_usage (SpiritVm *self);
 
 static SpiritVmInfo *
 spirit_vm_info_copy (const SpiritVmInfo *src)
@@ -253,6 +258,8 @@ spirit_vm_apply_info (SpiritVm *self, const SpiritVmInfo *info)
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
   spirit_vm_complete_waiters_if_off (self);
   spirit_vm_update_agent (self);
+  if (!g_str_equal (self->info->state, "running"))
+    spirit_vm_reset_cpu_usage (self);
 }
 
 void
@@ -268,6 +275,7 @@ spirit_vm_set_domain (SpiritVm *self, GVirDomain *domain)
                               "The libvirt connection went down while waiting for the VM");
       if (self->info != NULL)
         spirit_vm_publish (self, self->info, "unavailable");
+      spirit_vm_reset_cpu_usage (self);
       g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
     }
 }
@@ -371,6 +379,78 @@ spirit_vm_refresh (SpiritVm *self)
   g_task_set_source_tag (task, spirit_vm_refresh);
   g_task_set_task_data (task, g_object_ref (self->domain), g_object_unref);
   spirit_worker_run (self->worker, task, refresh_thread);
+}
+
+/* --- CPU usage ------------------------------------------------------------------------------ */
+
+static void
+spirit_vm_set_cpu_usage (SpiritVm *self, double percent)
+{
+  /* whole percents: a busy guest would otherwise change it at every reading */
+  double rounded = (double)(gint64)(percent + 0.5);
+
+  if (spirit_dbus_vm_get_cpu_usage (self->iface) == rounded)
+    return;
+  spirit_dbus_vm_set_cpu_usage (self->iface, rounded);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->iface));
+}
+
+/* Not running (or out of reach): no usage, and the next reading starts over. */
+static void
+spirit_vm_reset_cpu_usage (SpiritVm *self)
+{
+  self->cpu_sample.valid = FALSE;
+  spirit_vm_set_cpu_usage (self, 0.0);
+}
+
+static void
+cpu_sample_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  g_autoptr (virDomain) handle = spirit_domain_get_handle (task_data);
+  SpiritCpuSample *sample = g_new0 (SpiritCpuSample, 1);
+
+  if (handle == NULL || !spirit_cpu_sample_read (handle, sample))
+    {
+      g_free (sample);
+      g_task_return_new_error (task, SPIRIT_ERROR, SPIRIT_ERROR_FAILED, "no CPU time");
+      return;
+    }
+  g_task_return_pointer (task, sample, g_free);
+}
+
+static void
+on_cpu_sampled (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SpiritVm *self = SPIRIT_VM (source);
+  g_autofree SpiritCpuSample *sample = g_task_propagate_pointer (G_TASK (result), NULL);
+  double percent;
+
+  self->sampling_cpu = FALSE;
+  /* the VM stopped (or libvirt went away) while this was read: that reset wins */
+  if (sample == NULL || self->domain == NULL || self->info == NULL
+      || !g_str_equal (self->info->state, "running"))
+    return;
+  percent = spirit_cpu_usage_between (&self->cpu_sample, sample);
+  self->cpu_sample = *sample;
+  if (percent >= 0)
+    spirit_vm_set_cpu_usage (self, percent);
+}
+
+void
+spirit_vm_sample_cpu (SpiritVm *self)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SPIRIT_IS_VM (self));
+
+  if (self->domain == NULL || self->info == NULL || !g_str_equal (self->info->state, "running")
+      || self->sampling_cpu)
+    return;
+  self->sampling_cpu = TRUE;
+  task = g_task_new (self, NULL, on_cpu_sampled, NULL);
+  g_task_set_source_tag (task, spirit_vm_sample_cpu);
+  g_task_set_task_data (task, g_object_ref (self->domain), g_object_unref);
+  spirit_worker_run (self->worker, task, cpu_sample_thread);
 }
 
 /* --- the guest agent ------------------------------------------------------------------------ */

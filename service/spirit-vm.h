@@ -41,6 +41,8 @@ gint spirit_vm_reserve_seq (SpiritVm *self);
 void spirit_vm_apply_fetched (SpiritVm *self, const SpiritVmInfo *info, gint seq);
 /* Re-reads the domain from libvirt; coalesces with a refresh already under way. */
 void spirit_vm_refresh (SpiritVm *self);
+/* Reads the CPU time of a running VM (a worker thread) and updates CpuUsage. */
+void spirit_vm_sample_cpu (SpiritVm *self);
 
 /* The guest agents. local: the host's channel sockets are reachable from here (qemu:///system,
  * qemu:///session): Start adds the spirit.0 channel, and a link follows the VM's agent. */

@@ -854,6 +854,10 @@ test_listing (Fixture *f, gconstpointer data)
   g_assert_cmpuint (
     g_list_model_get_n_items (nexus_client_get_vms (nexus_window_get_client (f->window))), ==, 3);
 
+  /* a running VM shows how busy its vCPUs are: the test driver's CPU time is its wall clock,
+   * so alpha's 2 vCPUs are at 50 % once spiritd has read it twice (every 2 s) */
+  wait_row_label (f, "alpha", "CPU 50%");
+  g_assert_null (find_label_containing (find_row (f, "gamma"), "· CPU "));
   alpha = find_row (f, "alpha");
   /* a running VM tells whether its agent answers (the test driver's have none) */
   g_assert_nonnull (find_label_containing (alpha, "no agent"));

@@ -60,6 +60,18 @@ class ListingTest(SpiritTestCase):
             for name, value in interfaces["org.crom.Spirit.VM"].items():
                 self.assertEqual(proxy.get_cached_property(name).unpack(), value, name)
 
+    def test_cpu_usage_follows_the_running_vms(self):
+        # The test driver's CPU time is its wall clock: a running VM's vCPUs are all busy, so
+        # its usage is 100 % of one vCPU out of Vcpus. spiritd reads it every 2 s.
+        wait_until(lambda: self.vm_prop("alpha", "CpuUsage") > 0, timeout=30,
+                   what="alpha's CpuUsage after two readings")
+        self.assertAlmostEqual(self.vm_prop("alpha", "CpuUsage"),
+                               100.0 / self.vm_prop("alpha", "Vcpus"), delta=2)
+        self.assertEqual(self.vm_prop("gamma", "CpuUsage"), 0.0)  # paused: not read
+        self.assertEqual(self.vm_prop("beta", "CpuUsage"), 0.0)  # shut off
+        self.call_vm("alpha", "Pause")  # the state change resets it, before the reply
+        self.assertEqual(self.vm_prop("alpha", "CpuUsage"), 0.0)
+
     def test_manager_properties(self):
         self.assertEqual(self.manager_prop("Uri"), self.uri)
         self.assertTrue(self.manager_prop("Connected"))
