@@ -1300,6 +1300,9 @@ test_demo (Fixture *f, gconstpointer data)
   wait_row_shows (f, "Docker-Host", "Saved");
   wait_row_shows (f, "Build-Farm", "Running");
   wait_row_shows (f, "Retro-Games", "Shut Off");
+  /* the test driver's CPU time is its wall clock: one vCPU's worth out of 8, and out of 6 */
+  wait_row_label (f, "Windows-Spirit", "CPU 13%");
+  wait_row_label (f, "Build-Farm", "CPU 17%");
   g_assert_cmpstr (gtk_button_get_label (shown_button (find_row (f, "Windows-Spirit"), "vm.pause")),
                    ==, "Pause");
   g_free (save_screenshot (f, "nexus-hud.png"));
@@ -1656,6 +1659,10 @@ test_overview (Fixture *f, gconstpointer data)
                                              ADW_TYPE_VIEW_STACK)),
     "machines");
   wait_row_shows (f, "Retro-Games", "Running");
+  /* the test driver's CPU time is its wall clock: 1 vCPU busy of 6, 1 of 1, once spiritd has
+   * read it twice since the VM started */
+  wait_row_label (f, "Build-Farm", "CPU 17%");
+  wait_row_label (f, "Retro-Games", "CPU 100%");
   g_free (save_screenshot (f, "nexus-hud-overview.png"));
 
   gtk_window_destroy (GTK_WINDOW (f->window));
