@@ -33,7 +33,7 @@ struct _SpiritHost
   guint resync_generation; /* a resync from an older connection is dropped */
   GHashTable *touched;     /* uuid → GVirDomain with events during a resync, looked at after it */
   GHashTable *resync_seqs; /* uuid → the read number each VM got when the resync started */
-  guint cpu_timer;         /* while connected: the running VMs' CpuUsage is read again */
+  guint cpu_timer;         /* while connected and a VM runs: CpuUsage is read again */
 };
 
 typedef struct
@@ -135,15 +135,31 @@ on_cpu_timer (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The CPU readings run while the host is connected and one of its VMs runs, and only then: an
+ * idle spiritd does not wake up for them. */
+static void
+spirit_host_update_cpu_timer (SpiritHost *self)
+{
+  gboolean running = FALSE;
+  GHashTableIter iter;
+  gpointer vm;
+
+  g_hash_table_iter_init (&iter, self->vms);
+  while (!running && g_hash_table_iter_next (&iter, NULL, &vm))
+    running = g_strcmp0 (spirit_vm_get_state (vm), "running") == 0;
+  if (running && self->connected && self->cpu_timer == 0)
+    self->cpu_timer = g_timeout_add_seconds (SPIRIT_CPU_SAMPLE_S, on_cpu_timer, self);
+  else if (!(running && self->connected))
+    g_clear_handle_id (&self->cpu_timer, g_source_remove);
+}
+
 static void
 spirit_host_set_connected (SpiritHost *self, gboolean connected)
 {
   if (self->connected == connected)
     return;
   self->connected = connected;
-  g_clear_handle_id (&self->cpu_timer, g_source_remove);
-  if (connected)
-    self->cpu_timer = g_timeout_add_seconds (SPIRIT_CPU_SAMPLE_S, on_cpu_timer, self);
+  spirit_host_update_cpu_timer (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CONNECTED]);
 }
 
@@ -177,11 +193,14 @@ spirit_host_add_vm (SpiritHost *self, const SpiritDomainState *state)
                      state->domain, state->info);
 
   g_signal_connect_object (vm, "vanished", G_CALLBACK (on_vm_vanished), self, 0);
+  g_signal_connect_object (vm, "state-changed", G_CALLBACK (spirit_host_update_cpu_timer), self,
+                           G_CONNECT_SWAPPED);
   spirit_vm_enable_agent (
     vm, spirit_agent_channel_uri_is_local (spirit_connection_get_uri (self->connection)));
   g_hash_table_replace (self->vms, g_strdup (state->info->uuid), vm);
   spirit_object_tree_add (self->tree, spirit_vm_get_object_path (vm), spirit_vm_get_skeleton (vm));
   g_debug ("Added VM %s (%s)", state->info->name, state->info->uuid);
+  spirit_host_update_cpu_timer (self);
 }
 
 static void
@@ -194,6 +213,7 @@ spirit_host_remove_vm (SpiritHost *self, const char *uuid)
   g_debug ("Removed VM %s (%s)", spirit_vm_get_name (vm), uuid);
   spirit_object_tree_remove (self->tree, spirit_vm_get_object_path (vm));
   g_hash_table_remove (self->vms, uuid);
+  spirit_host_update_cpu_timer (self);
 }
 
 /* --- one domain defined outside Spirit ------------------------------------------------- */

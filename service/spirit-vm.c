@@ -59,6 +59,7 @@ struct _SpiritVm
 enum
 {
   SIGNAL_VANISHED,
+  SIGNAL_STATE_CHANGED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -135,6 +136,10 @@ spirit_vm_class_init (SpiritVmClass *klass)
   signals[SIGNAL_VANISHED] =
     g_signal_new ("vanished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+  /* The State property took another value (the host runs its CPU readings only while a VM runs). */
+  signals[SIGNAL_STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -227,6 +232,7 @@ static void
 spirit_vm_publish (SpiritVm *self, const SpiritVmInfo *info, const char *state)
 {
   SpiritDBusVm *iface = self->iface;
+  gboolean state_changed = g_strcmp0 (spirit_dbus_vm_get_state (iface), state) != 0;
 
   spirit_dbus_vm_set_name (iface, info->name);
   spirit_dbus_vm_set_title (iface, info->title ? info->title : "");
@@ -243,6 +249,8 @@ spirit_vm_publish (SpiritVm *self, const SpiritVmInfo *info, const char *state)
   spirit_dbus_vm_set_current_snapshot (iface, info->current_snapshot ? info->current_snapshot : "");
   spirit_dbus_vm_set_memory_stats (iface, info->memory_stats ? info->memory_stats
                                                              : g_variant_new ("a{st}", NULL));
+  if (state_changed)
+    g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0);
 }
 
 void

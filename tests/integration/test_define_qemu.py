@@ -165,6 +165,23 @@ class DefineLinuxGuestTest(DefineGuestCase):
                    what="the guest's MemTotal to come back to %d KiB" % before, poll=0.5)
         wait_until(lambda: self.vm_prop(name, "MemoryKiB") == 512 * 1024, timeout=30,
                    what="MemoryKiB back at 512 MiB")
+        # CpuUsage: a busy loop on one vCPU shows, and goes when it ends (spiritd reads libvirt's
+        # CPU time every 2 s). Bounds are loose: the host's 2 CPUs run other tests too.
+        one_vcpu = 100.0 / self.vm_prop(name, "Vcpus")
+        env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8")
+        busy = subprocess.Popen([spirittest.SPIRITCTL, "exec", "--timeout", "10", name, "--",
+                                 "sh", "-c", "while :; do :; done"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: self.vm_prop(name, "CpuUsage") >= 0.4 * one_vcpu, timeout=30,
+                       what="CpuUsage to show a busy vCPU (one is %.0f %%; it is %s)"
+                       % (one_vcpu, self.vm_prop(name, "CpuUsage")))
+            self.assertLessEqual(self.vm_prop(name, "CpuUsage"), 100.0)
+        finally:
+            self.assertEqual(busy.wait(timeout=60), 124)  # killed by its --timeout
+        wait_until(lambda: self.vm_prop(name, "CpuUsage") < 0.4 * one_vcpu, timeout=30,
+                   what="CpuUsage to drop after the loop (it is %s)" % self.vm_prop(name, "CpuUsage"))
+
         # the guest's balloon driver reports every second (balloon-period 1)
         stats = self.vm_prop(name, "MemoryStats")
         self.assertEqual(stats["actual_balloon"], 512 * 1024)

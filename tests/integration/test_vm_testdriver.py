@@ -71,6 +71,10 @@ class ListingTest(SpiritTestCase):
         self.assertEqual(self.vm_prop("beta", "CpuUsage"), 0.0)  # shut off
         self.call_vm("alpha", "Pause")  # the state change resets it, before the reply
         self.assertEqual(self.vm_prop("alpha", "CpuUsage"), 0.0)
+        # alpha was the only running VM, so the readings stopped; Resume starts them again
+        self.call_vm("alpha", "Resume")
+        wait_until(lambda: self.vm_prop("alpha", "CpuUsage") > 0, timeout=30,
+                   what="alpha's CpuUsage after Resume")
 
     def test_manager_properties(self):
         self.assertEqual(self.manager_prop("Uri"), self.uri)
