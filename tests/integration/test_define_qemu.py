@@ -12,6 +12,7 @@ One guest boot per test class. Needs root.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -168,19 +169,24 @@ class DefineLinuxGuestTest(DefineGuestCase):
         # CpuUsage: a busy loop on one vCPU shows, and goes when it ends (spiritd reads libvirt's
         # CPU time every 2 s). Bounds are loose: the host's 2 CPUs run other tests too.
         one_vcpu = 100.0 / self.vm_prop(name, "Vcpus")
+        busy_level = 0.4 * one_vcpu
+        wait_until(lambda: self.vm_prop(name, "CpuUsage") < busy_level, timeout=60,
+                   what="the guest to be idle before the loop")
         env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8")
-        busy = subprocess.Popen([spirittest.SPIRITCTL, "exec", "--timeout", "10", name, "--",
-                                 "sh", "-c", "while :; do :; done"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        busy = subprocess.Popen([spirittest.SPIRITCTL, "exec", "--timeout", "60", name, "--",
+                                 "sh", "-c", "echo started; while :; do :; done"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            wait_until(lambda: self.vm_prop(name, "CpuUsage") >= 0.4 * one_vcpu, timeout=30,
-                       what="CpuUsage to show a busy vCPU (one is %.0f %%; it is %s)"
-                       % (one_vcpu, self.vm_prop(name, "CpuUsage")))
+            self.assertEqual(busy.stdout.readline(), b"started\n")  # spiritctl waits for it
+            wait_until(lambda: self.vm_prop(name, "CpuUsage") >= busy_level, timeout=30,
+                       what="CpuUsage to show a busy vCPU (one is %.0f %%)" % one_vcpu)
             self.assertLessEqual(self.vm_prop(name, "CpuUsage"), 100.0)
         finally:
-            self.assertEqual(busy.wait(timeout=60), 124)  # killed by its --timeout
-        wait_until(lambda: self.vm_prop(name, "CpuUsage") < 0.4 * one_vcpu, timeout=30,
-                   what="CpuUsage to drop after the loop (it is %s)" % self.vm_prop(name, "CpuUsage"))
+            busy.send_signal(signal.SIGINT)  # spiritctl turns it into Cancel(job, "INT")
+            _, err = busy.communicate(timeout=60)
+        self.assertEqual(busy.returncode, 128 + signal.SIGINT, err)
+        wait_until(lambda: self.vm_prop(name, "CpuUsage") < busy_level, timeout=30,
+                   what="CpuUsage to drop after the loop")
 
         # the guest's balloon driver reports every second (balloon-period 1)
         stats = self.vm_prop(name, "MemoryStats")
