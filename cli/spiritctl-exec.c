@@ -11,6 +11,7 @@
 #include "spiritctl-exec.h"
 #include "spirit-error.h"
 #include "spirit-job-status.h"
+#include "spirit-job-table.h"
 
 #include <gio/gunixfdlist.h>
 #include <glib-unix.h>
@@ -23,48 +24,32 @@ typedef struct
 {
   GMainLoop *loop;
   GDBusConnection *bus;
+  SpiritJobTable *jobs;       /* subscribed to JobExited before Exec */
   char *job;                  /* set from Exec's reply */
-  GHashTable *exited;         /* job path → status, for signals that beat the reply */
   GVariant *status;           /* ours, once it came */
-  GError *error;              /* Exec failed */
+  GError *error;              /* Exec failed, or spiritd went away */
   const char *pending_signal; /* Ctrl-C before the reply: sent once the job is known */
   gboolean done;
 } ExecState;
 
 static void
-exec_state_check_done (ExecState *state)
+exec_state_done (ExecState *state)
 {
-  if (state->job != NULL && state->status == NULL)
-    {
-      GVariant *status = g_hash_table_lookup (state->exited, state->job);
-      if (status != NULL)
-        state->status = g_variant_ref (status);
-    }
-  if (state->status != NULL || state->error != NULL)
-    {
-      state->done = TRUE;
-      g_main_loop_quit (state->loop);
-    }
+  state->done = TRUE;
+  g_main_loop_quit (state->loop);
 }
 
 static void
-on_job_exited (GDBusConnection *bus,
-               const char *sender,
-               const char *path,
-               const char *iface,
-               const char *signal_name,
-               GVariant *params,
-               gpointer user_data)
+on_job_end (GVariant *status, gpointer user_data)
 {
   ExecState *state = user_data;
-  const char *job;
-  GVariant *status;
 
-  if (!g_variant_is_of_type (params, G_VARIANT_TYPE ("(oa{sv})")))
-    return;
-  g_variant_get (params, "(&o@a{sv})", &job, &status);
-  g_hash_table_replace (state->exited, g_strdup (job), status);
-  exec_state_check_done (state);
+  if (status != NULL)
+    state->status = g_variant_ref (status);
+  else
+    state->error = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
+                                _ ("The Spirit service went away while the command ran"));
+  exec_state_done (state);
 }
 
 static void
@@ -82,13 +67,15 @@ on_exec_reply (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish (
     G_DBUS_CONNECTION (source), NULL, result, &state->error);
 
-  if (reply != NULL)
+  if (reply == NULL)
     {
-      g_variant_get (reply, "(o)", &state->job);
-      if (state->pending_signal != NULL)
-        send_cancel (state, state->pending_signal);
+      exec_state_done (state);
+      return;
     }
-  exec_state_check_done (state);
+  g_variant_get (reply, "(o)", &state->job);
+  if (state->pending_signal != NULL)
+    send_cancel (state, state->pending_signal);
+  spirit_job_table_wait (state->jobs, state->job, on_job_end, state);
 }
 
 static gboolean
@@ -117,17 +104,6 @@ static gboolean
 on_sighup (gpointer user_data)
 {
   return on_unix_signal (user_data, "HUP");
-}
-
-static void
-on_service_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
-{
-  ExecState *state = user_data;
-
-  if (state->error == NULL && state->status == NULL)
-    state->error = g_error_new (SPIRIT_ERROR, SPIRIT_ERROR_UNAVAILABLE,
-                                _ ("The Spirit service went away while the command ran"));
-  exec_state_check_done (state);
 }
 
 static int
@@ -180,11 +156,10 @@ spiritctl_exec_command (SpiritctlClient *client, int argc, char **argv)
   g_autoptr (SpiritDBusVm) vm = NULL;
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
   g_autoptr (GVariantBuilder) options = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
-  g_autofree char *owner = NULL;
   g_autofree char *command_line = NULL;
   const char *const empty[] = { NULL };
   ExecState state = { 0 };
-  guint subscription, sig[3], watch;
+  guint sig[3];
   int status;
 
   (void)argc;
@@ -217,7 +192,6 @@ spiritctl_exec_command (SpiritctlClient *client, int argc, char **argv)
   vm = spiritctl_client_get_vm (client, rest[0], &error);
   if (vm == NULL)
     return spiritctl_client_fail (error);
-  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (vm));
 
   if (shell)
     {
@@ -240,15 +214,8 @@ spiritctl_exec_command (SpiritctlClient *client, int argc, char **argv)
 
   state.loop = g_main_loop_new (NULL, FALSE);
   state.bus = client->bus;
-  state.exited
-    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
   /* Before Exec: JobExited may follow its reply at once. */
-  subscription = g_dbus_connection_signal_subscribe (
-    client->bus, owner, PROXY_IFACE, "JobExited", SPIRIT_OBJECT_ROOT, NULL,
-    G_DBUS_SIGNAL_FLAGS_NONE, on_job_exited, &state, NULL);
-  watch = g_bus_watch_name_on_connection (client->bus, owner ? owner : SPIRIT_BUS_NAME,
-                                          G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_service_vanished,
-                                          &state, NULL);
+  state.jobs = spirit_job_table_new (client->bus);
   sig[0] = g_unix_signal_add (SIGINT, on_sigint, &state);
   sig[1] = g_unix_signal_add (SIGTERM, on_sigterm, &state);
   sig[2] = g_unix_signal_add (SIGHUP, on_sighup, &state);
@@ -269,11 +236,9 @@ spiritctl_exec_command (SpiritctlClient *client, int argc, char **argv)
 
   for (int i = 0; i < 3; i++)
     g_source_remove (sig[i]);
-  g_dbus_connection_signal_unsubscribe (client->bus, subscription);
-  g_bus_unwatch_name (watch);
+  g_clear_pointer (&state.jobs, spirit_job_table_free);
   g_clear_error (&state.error);
   g_clear_pointer (&state.status, g_variant_unref);
-  g_hash_table_unref (state.exited);
   g_free (state.job);
   g_main_loop_unref (state.loop);
   return status;

@@ -12,6 +12,7 @@
 
 #include "spirit-command-line.h"
 #include "spirit-docker-client.h"
+#include "spirit-job-table.h"
 #include "spirit-line-runner.h"
 
 G_BEGIN_DECLS
@@ -61,9 +62,6 @@ GDBusConnection *spirit_line_runner_get_bus (SpiritLineRunner *self);
 SpiritDockerClient *spirit_line_runner_get_docker (SpiritLineRunner *self, GError **error);
 
 /* spirit-run-vm.c keeps one JobExited subscription per runner. */
-typedef struct _SpiritJobTable SpiritJobTable;
 SpiritJobTable *spirit_line_runner_get_jobs (SpiritLineRunner *self);
-SpiritJobTable *spirit_job_table_new (GDBusConnection *bus);
-void spirit_job_table_free (SpiritJobTable *jobs);
 
 G_END_DECLS

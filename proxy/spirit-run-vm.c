@@ -4,7 +4,7 @@
  * org.crom.Spirit.VM object. A command is org.crom.Spirit.Proxy.Exec with the stage's three
  * descriptors: spiritd moves the bytes between them and the guest's agent, and tells how the
  * command ended with JobExited, a signal sent to this client only. The runner subscribes to it
- * once (the job table below) before its first Exec, so no exit can be missed.
+ * once (spirit-job-table.c) before its first Exec, so no exit can be missed.
  */
 #define G_LOG_DOMAIN "spirit-run-vm"
 
@@ -22,98 +22,15 @@
 #define SPIRIT_VM_IFACE "org.crom.Spirit.VM"
 #define SPIRIT_PROXY_IFACE "org.crom.Spirit.Proxy"
 
-/* ---- the job table: JobExited → the stage that waits for it ------------------------------- */
-
-struct _SpiritJobTable
-{
-  GDBusConnection *bus;
-  guint subscription;
-  guint name_watch;    /* spiritd going away ends the jobs that wait for it */
-  GHashTable *waiting; /* job path → VmStage* */
-  GHashTable *early;   /* job path → status a{sv}, for an exit seen before Exec's reply */
-};
-
-typedef struct _VmStage VmStage;
-static void finish_from_status (VmStage *vs, GVariant *status);
-
-static void
-on_job_exited (GDBusConnection *bus,
-               const char *sender,
-               const char *path,
-               const char *iface,
-               const char *signal,
-               GVariant *parameters,
-               gpointer user_data)
-{
-  SpiritJobTable *jobs = user_data;
-  const char *job;
-  g_autoptr (GVariant) status = NULL;
-  VmStage *vs;
-
-  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(oa{sv})")))
-    return;
-  g_variant_get (parameters, "(&o@a{sv})", &job, &status);
-  vs = g_hash_table_lookup (jobs->waiting, job);
-  if (vs == NULL)
-    {
-      g_hash_table_insert (jobs->early, g_strdup (job), g_variant_ref (status));
-      return;
-    }
-  g_hash_table_remove (jobs->waiting, job);
-  finish_from_status (vs, status);
-}
-
-static void vm_stage_service_gone (VmStage *vs);
-
-/* The jobs' JobExited can never come: end them, or the line would wait forever. */
-static void
-on_service_vanished (GDBusConnection *bus, const char *name, gpointer user_data)
-{
-  SpiritJobTable *jobs = user_data;
-  g_autoptr (GList) stages = g_hash_table_get_values (jobs->waiting);
-
-  g_hash_table_remove_all (jobs->waiting); /* the keys only: the stages are ended below */
-  for (GList *l = stages; l != NULL; l = l->next)
-    vm_stage_service_gone (l->data);
-}
-
-SpiritJobTable *
-spirit_job_table_new (GDBusConnection *bus)
-{
-  SpiritJobTable *jobs = g_new0 (SpiritJobTable, 1);
-
-  jobs->bus = g_object_ref (bus);
-  jobs->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  jobs->early
-    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
-  jobs->subscription = g_dbus_connection_signal_subscribe (
-    bus, SPIRIT_BUS_NAME, SPIRIT_PROXY_IFACE, "JobExited", SPIRIT_ROOT_PATH, NULL,
-    G_DBUS_SIGNAL_FLAGS_NONE, on_job_exited, jobs, NULL);
-  jobs->name_watch = g_bus_watch_name_on_connection (
-    bus, SPIRIT_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_service_vanished, jobs, NULL);
-  return jobs;
-}
-
-void
-spirit_job_table_free (SpiritJobTable *jobs)
-{
-  g_dbus_connection_signal_unsubscribe (jobs->bus, jobs->subscription);
-  g_bus_unwatch_name (jobs->name_watch);
-  g_hash_table_unref (jobs->waiting);
-  g_hash_table_unref (jobs->early);
-  g_object_unref (jobs->bus);
-  g_free (jobs);
-}
-
 /* ---- one stage ---------------------------------------------------------------------------- */
 
-struct _VmStage
+typedef struct
 {
   SpiritStageRun *run;
   char *vm_path;
   char *job_path;
   gulong cancel_id;
-};
+} VmStage;
 
 static void
 vm_stage_free (VmStage *vs)
@@ -259,6 +176,17 @@ fail_exec (VmStage *vs, GError *error)
 }
 
 static void
+on_job_end (GVariant *status, gpointer user_data)
+{
+  VmStage *vs = user_data;
+
+  if (status == NULL)
+    vm_stage_service_gone (vs);
+  else
+    finish_from_status (vs, status);
+}
+
+static void
 on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   VmStage *vs = user_data;
@@ -266,7 +194,6 @@ on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) reply = g_dbus_connection_call_with_unix_fd_list_finish (
     G_DBUS_CONNECTION (source), NULL, result, &error);
-  g_autoptr (GVariant) early = NULL;
 
   if (reply == NULL)
     {
@@ -274,14 +201,10 @@ on_exec_replied (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_variant_get (reply, "(o)", &vs->job_path);
-  if (g_hash_table_steal_extended (jobs->early, vs->job_path, NULL, (gpointer *)&early))
-    {
-      finish_from_status (vs, early);
-      return;
-    }
-  g_hash_table_insert (jobs->waiting, g_strdup (vs->job_path), vs);
   if (g_cancellable_is_cancelled (vs->run->cancellable))
     on_cancelled (vs->run->cancellable, vs);
+  /* a job that ended already finishes the stage within this call: vs is gone after it */
+  spirit_job_table_wait (jobs, vs->job_path, on_job_end, vs);
 }
 
 static void

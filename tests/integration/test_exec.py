@@ -9,11 +9,13 @@ the caller a clear error. The real agent in a real guest is tests/integration/te
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 from exectest import ERR, MiB, JobWatcher, cancel, rss_kib, start_exec
 from fakeagent import FakeAgent
-from spirittest import BUS_NAME, ROOT, Gio, GLib, SpiritTestCase, main, remote_error_name, wait_until
+from spirittest import (BUS_NAME, ROOT, SPIRITCTL, Gio, GLib, SpiritTestCase, main, remote_error_name,
+                        wait_until)
 
 
 class ExecFakeAgentTest(SpiritTestCase):
@@ -101,6 +103,23 @@ class ExecFakeAgentTest(SpiritTestCase):
         self.assertIn(b"gamma", result.stderr)
         self.spiritctl("exec", "alpha", check=2)
         self.spiritctl("exec", "--bogus", "alpha", "--", "echo", check=2)
+
+    def test_spiritctl_exec_ends_when_spiritd_goes(self):
+        # JobExited can never come: spiritctl says so and exits 1 instead of waiting forever
+        env = dict(os.environ, SPIRIT_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8")
+        proc = subprocess.Popen([SPIRITCTL, "exec", "alpha", "--", "sleep"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: self.agents["alpha"].jobs, timeout=30, what="the job in the agent",
+                       poll=0.05)
+            self.assertEqual(self.stop_daemon(), 0)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn(b"went away while the command ran", err)
 
     def test_cancel_only_by_the_caller(self):
         run = start_exec(self.bus, self.vm_path("alpha"), ["sleep"])
