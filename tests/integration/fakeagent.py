@@ -8,7 +8,7 @@ ids, output beyond the window. Its "commands" are emulated:
   ["echo", TEXT]       TEXT + "\\n" on stdout, exit 0
   ["exit", N]          exit N
   ["kill", SIG]        killed by signal SIG (a name)
-  ["cat"]              stdin back to stdout, exit 0 at stdin's EOF
+  ["cat"]              stdin back to stdout within the output window, exit 0 at stdin's EOF
   ["flood", N]         N bytes of stdout, within the window the host gives
   ["sleep"]            runs until killed (a kill message), then reports that signal
 
@@ -46,6 +46,8 @@ class FakeJob:
         self.window = msg.get("window", 0)
         self.credit = self.window if self.window else None
         self.left = 0  # flood bytes still to send
+        self.pending = bytearray()  # cat: stdin waiting for output credit
+        self.stdin_done = False
 
 
 class FakeAgent(threading.Thread):
@@ -219,9 +221,11 @@ class FakeAgent(threading.Thread):
         if payload:
             self.send(json_frame({"type": "credit", "id": job_id, "bytes": len(payload)}))
             if job.argv[0] == "cat":
-                self.output(job, STDOUT, payload)
+                job.pending += payload  # sent back within the output window, as a real agent
         if eof and job.argv[0] == "cat":
-            self.finish(job, code=0)
+            job.stdin_done = True
+        if job.argv[0] == "cat":
+            self.pump(job)
 
     def output(self, job, kind, data):
         for i in range(0, len(data), CHUNK):
@@ -230,6 +234,15 @@ class FakeAgent(threading.Thread):
             job.credit -= len(data)
 
     def pump(self, job):
+        while job.pending and (job.credit is None or job.credit > 0):
+            n = min(len(job.pending), CHUNK, job.credit if job.credit is not None else CHUNK)
+            self.send(data_frame(STDOUT, job.id, bytes(job.pending[:n])))
+            del job.pending[:n]
+            if job.credit is not None:
+                job.credit -= n
+        if job.argv[0] == "cat" and job.stdin_done and not job.pending and job.id in self.jobs:
+            self.finish(job, code=0)
+            return
         while job.left > 0 and (job.credit is None or job.credit > 0):
             n = min(job.left, CHUNK, job.credit if job.credit is not None else CHUNK)
             self.send(data_frame(STDOUT, job.id, b"f" * n))
