@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <libvirt-gobject/libvirt-gobject.h>
+#include <libxml/parser.h>
 #include <locale.h>
 
 #include "spirit-agent-link.h"
@@ -158,6 +159,10 @@ main (int argc, char **argv)
   spirit_gpu_service_apply_test_knobs (session);
   g_log_set_writer_func (spirit_log_writer, NULL, NULL);
 
+  /* libxml2 must be set up once on the main thread before threads use it: test:// connections
+   * parse their XML on the hosts' worker threads, and two doing it first at once made libxml2
+   * create its global mutex twice (a leak LeakSanitizer caught with two test-driver hosts). */
+  xmlInitParser ();
   if (!gvir_init_object_check (NULL, NULL, &error))
     {
       g_printerr ("spiritd: could not initialize libvirt: %s\n", error->message);

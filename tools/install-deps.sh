@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential meson ninja-build pkg-config gettext itstool clang-format
   libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libgudev-1.0-dev
-  libvirt-dev libvirt-glib-1.0-dev libpolkit-gobject-1-dev
+  libvirt-dev libvirt-glib-1.0-dev libxml2-dev libpolkit-gobject-1-dev
   libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev libreadline-dev
   # fuzzing and sanitizers
   clang libclang-rt-14-dev
