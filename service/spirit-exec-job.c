@@ -73,6 +73,17 @@ job_output_clear (JobOutput *out)
   g_clear_pointer (&out->fd, spirit_exec_fd_free);
 }
 
+/* Stops the timer and the watches and closes the caller's fds (queued output is dropped). */
+static void
+spirit_exec_job_close (SpiritExecJob *job)
+{
+  g_clear_handle_id (&job->start_timeout, g_source_remove);
+  g_clear_handle_id (&job->in_watch, g_source_remove);
+  g_clear_pointer (&job->in, spirit_exec_fd_free);
+  job_output_clear (&job->out[0]);
+  job_output_clear (&job->out[1]);
+}
+
 void
 spirit_exec_job_free (SpiritExecJob *job)
 {
@@ -80,11 +91,7 @@ spirit_exec_job_free (SpiritExecJob *job)
     return;
   if (!job->finished && job->link != NULL)
     spirit_agent_link_remove_job (job->link, job->id);
-  g_clear_handle_id (&job->start_timeout, g_source_remove);
-  g_clear_handle_id (&job->in_watch, g_source_remove);
-  g_clear_pointer (&job->in, spirit_exec_fd_free);
-  job_output_clear (&job->out[0]);
-  job_output_clear (&job->out[1]);
+  spirit_exec_job_close (job);
   spirit_job_caller_clear (&job->caller);
   g_clear_object (&job->link);
   g_free (job);
@@ -105,12 +112,8 @@ spirit_exec_job_finish (SpiritExecJob *job)
     return;
   job->finished = TRUE;
   spirit_agent_link_remove_job (job->link, job->id);
-  g_clear_handle_id (&job->start_timeout, g_source_remove);
-  g_clear_handle_id (&job->in_watch, g_source_remove);
-  g_clear_pointer (&job->in, spirit_exec_fd_free);
   /* Close the output fds before the signal: a caller that reads to EOF is done reading. */
-  job_output_clear (&job->out[0]);
-  job_output_clear (&job->out[1]);
+  spirit_exec_job_close (job);
   spirit_job_caller_report (&job->caller, "spirit-agent");
   job->done (job, job->done_data);
 }

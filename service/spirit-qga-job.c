@@ -258,6 +258,28 @@ status_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 
 /* --- main thread ------------------------------------------------------------------------- */
 
+static void
+qga_job_close_fds (SpiritQgaJob *job)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      g_clear_handle_id (&job->out[i].watch, g_source_remove);
+      g_clear_pointer (&job->out[i].fd, spirit_exec_fd_free);
+    }
+  g_clear_pointer (&job->in, spirit_exec_fd_free);
+}
+
+/* One blocking libvirt call at a time, on the VM's worker; the job outlives it (see free). */
+static void
+qga_job_call (SpiritQgaJob *job, GTaskThreadFunc func, GAsyncReadyCallback done)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, done, job);
+
+  job->polling = TRUE;
+  g_task_set_task_data (task, job, NULL);
+  spirit_worker_run (spirit_vm_get_worker (job->vm), task, func);
+}
+
 void
 spirit_qga_job_free (SpiritQgaJob *job)
 {
@@ -272,19 +294,26 @@ spirit_qga_job_free (SpiritQgaJob *job)
     }
   g_clear_handle_id (&job->poll_source, g_source_remove);
   g_clear_handle_id (&job->in_watch, g_source_remove);
-  g_clear_pointer (&job->in, spirit_exec_fd_free);
-  for (int i = 0; i < 2; i++)
-    {
-      g_clear_handle_id (&job->out[i].watch, g_source_remove);
-      g_clear_pointer (&job->out[i].fd, spirit_exec_fd_free);
-      g_clear_pointer (&job->out[i].data, g_bytes_unref);
-    }
+  qga_job_close_fds (job);
+  g_clear_pointer (&job->out[0].data, g_bytes_unref);
+  g_clear_pointer (&job->out[1].data, g_bytes_unref);
   spirit_job_caller_clear (&job->caller);
   g_clear_pointer (&job->input, g_byte_array_unref);
   spirit_exec_request_clear (&job->request);
   g_clear_object (&job->domain);
   g_clear_object (&job->vm);
   g_free (job);
+}
+
+/* A worker call came back: FALSE when the job was freed meanwhile, and is gone now. */
+static gboolean
+qga_job_call_returned (SpiritQgaJob *job)
+{
+  job->polling = FALSE;
+  if (!job->freeing)
+    return TRUE;
+  spirit_qga_job_free (job);
+  return FALSE;
 }
 
 const SpiritJobCaller *
@@ -299,12 +328,7 @@ spirit_qga_job_finish (SpiritQgaJob *job)
   if (job->finished)
     return;
   job->finished = TRUE;
-  for (int i = 0; i < 2; i++)
-    {
-      g_clear_handle_id (&job->out[i].watch, g_source_remove);
-      g_clear_pointer (&job->out[i].fd, spirit_exec_fd_free);
-    }
-  g_clear_pointer (&job->in, spirit_exec_fd_free);
+  qga_job_close_fds (job);
   spirit_job_caller_report (&job->caller, "qemu-ga");
   job->done (job, job->done_data);
 }
@@ -367,12 +391,8 @@ on_status_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (QgaStatus) status = g_task_propagate_pointer (G_TASK (result), &error);
   GVariantDict *report;
 
-  job->polling = FALSE;
-  if (job->freeing)
-    {
-      spirit_qga_job_free (job);
-      return;
-    }
+  if (!qga_job_call_returned (job))
+    return;
   if (status == NULL)
     {
       spirit_qga_job_fail (job, error);
@@ -408,11 +428,7 @@ on_status_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 spirit_qga_job_poll (SpiritQgaJob *job)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_status_done, job);
-
-  job->polling = TRUE;
-  g_task_set_task_data (task, job, NULL);
-  spirit_worker_run (spirit_vm_get_worker (job->vm), task, status_thread);
+  qga_job_call (job, status_thread, on_status_done);
 }
 
 static gboolean
@@ -432,12 +448,8 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   gssize pid = g_task_propagate_int (G_TASK (result), &error);
 
-  job->polling = FALSE;
-  if (job->freeing)
-    {
-      spirit_qga_job_free (job);
-      return;
-    }
+  if (!qga_job_call_returned (job))
+    return;
   if (error != NULL)
     {
       g_prefix_error (&error, "Could not run the command in '%s' through qemu-guest-agent: ",
@@ -453,11 +465,7 @@ on_exec_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 spirit_qga_job_exec (SpiritQgaJob *job)
 {
-  g_autoptr (GTask) task = g_task_new (NULL, NULL, on_exec_done, job);
-
-  job->polling = TRUE;
-  g_task_set_task_data (task, job, NULL);
-  spirit_worker_run (spirit_vm_get_worker (job->vm), task, exec_thread);
+  qga_job_call (job, exec_thread, on_exec_done);
 }
 
 static gboolean
