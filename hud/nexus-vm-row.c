@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "nexus-vm-row"
 
 #include "nexus-vm-row.h"
+#include "nexus-cpu-graph.h"
 #include "nexus-window.h"
 
 #include <glib/gi18n.h>
@@ -26,6 +27,7 @@ struct _NexusVmRow
   GtkSpinner *busy_spinner;
   GtkLabel *details_label;
   GtkLabel *host_label;
+  NexusCpuGraph *cpu_graph;
 };
 
 G_DEFINE_FINAL_TYPE (NexusVmRow, nexus_vm_row, GTK_TYPE_WIDGET)
@@ -128,6 +130,27 @@ set_state_class (NexusVmRow *self, const char *state)
     }
 }
 
+/* The graph of the last minute, shown while the VM runs (its history is empty otherwise). */
+static void
+refresh_cpu_graph (NexusVmRow *self)
+{
+  const NexusCpuHistory *history = nexus_vm_get_cpu_history (self->vm);
+  guint n = nexus_cpu_history_get_length (history);
+  g_autofree char *tooltip = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->cpu_graph), n > 0);
+  if (n == 0)
+    return;
+  nexus_cpu_graph_set_history (self->cpu_graph, history);
+  /* Translators: the tooltip of a running VM's CPU graph, e.g. "CPU over the last minute: 12% now, 40% at most" */
+  tooltip = g_strdup_printf (_ ("CPU over the last minute: %.0f%% now, %.0f%% at most"),
+                             nexus_cpu_history_get (history, n - 1),
+                             nexus_cpu_history_get_peak (history));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->cpu_graph), tooltip);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->cpu_graph), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  tooltip, -1);
+}
+
 static void
 nexus_vm_row_refresh (NexusVmRow *self)
 {
@@ -143,6 +166,7 @@ nexus_vm_row_refresh (NexusVmRow *self)
   if (self->vm == NULL)
     {
       set_state_class (self, NULL);
+      gtk_widget_set_visible (GTK_WIDGET (self->cpu_graph), FALSE);
       return;
     }
 
@@ -163,6 +187,7 @@ nexus_vm_row_refresh (NexusVmRow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->busy_spinner), busy);
   gtk_spinner_set_spinning (self->busy_spinner, busy);
   set_state_class (self, state);
+  refresh_cpu_graph (self);
 }
 
 static void
@@ -247,6 +272,7 @@ nexus_vm_row_class_init (NexusVmRowClass *klass)
                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (NEXUS_TYPE_CPU_GRAPH);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/crom/Spirit/Nexus/nexus-vm-row.ui");
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, icon);
@@ -255,6 +281,7 @@ nexus_vm_row_class_init (NexusVmRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, details_label);
   gtk_widget_class_bind_template_child (widget_class, NexusVmRow, host_label);
+  gtk_widget_class_bind_template_child (widget_class, NexusVmRow, cpu_graph);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 
   for (guint op = 0; op < NEXUS_VM_N_OPS; op++)
@@ -270,6 +297,8 @@ nexus_vm_row_init (NexusVmRow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->vm_signals = g_signal_group_new (NEXUS_TYPE_VM);
   g_signal_group_connect_swapped (self->vm_signals, "changed", G_CALLBACK (nexus_vm_row_refresh),
+                                  self);
+  g_signal_group_connect_swapped (self->vm_signals, "cpu-sampled", G_CALLBACK (refresh_cpu_graph),
                                   self);
   nexus_vm_row_refresh (self);
 }

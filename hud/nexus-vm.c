@@ -2,7 +2,9 @@
  *
  * The generated proxy already turns PropertiesChanged into GObject notifications; this object adds
  * what the widgets need on top: which operations the state allows, whether a call of ours is in
- * flight, and one "changed" signal so a row redraws from one place.
+ * flight, the last minute of CPU usage while the VM runs (sampled every NEXUS_CPU_SAMPLE_S, the
+ * only timer here, and only while it runs), and one "changed" signal so a row redraws from one
+ * place.
  */
 #define G_LOG_DOMAIN "nexus-vm"
 
@@ -18,6 +20,9 @@ struct _NexusVm
   SpiritDBusVm *proxy;
   guint busy;         /* calls of ours in flight */
   gboolean show_host; /* the list shows VMs of several hosts */
+
+  NexusCpuHistory cpu_history;
+  guint cpu_timer; /* while the VM runs */
 };
 
 G_DEFINE_FINAL_TYPE (NexusVm, nexus_vm, G_TYPE_OBJECT)
@@ -35,6 +40,7 @@ enum
 enum
 {
   CHANGED,
+  CPU_SAMPLED,
   N_SIGNALS
 };
 
@@ -135,13 +141,51 @@ nexus_vm_state_get_label (const char *state)
   return state;
 }
 
+static gboolean
+on_cpu_sample (gpointer user_data)
+{
+  NexusVm *self = user_data;
+
+  double percent = spirit_dbus_vm_get_cpu_usage (self->proxy);
+  /* A full minute of one value scrolls into the same picture: no redraw for a steady load. */
+  gboolean same_picture = nexus_cpu_history_is_flat_at (&self->cpu_history, percent);
+
+  nexus_cpu_history_push (&self->cpu_history, percent);
+  if (!same_picture)
+    g_signal_emit (self, signals[CPU_SAMPLED], 0);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Samples while the VM runs (spiritd reads CpuUsage for running VMs only); forgets otherwise. */
+static void
+nexus_vm_update_cpu_sampling (NexusVm *self)
+{
+  const char *state = spirit_dbus_vm_get_state (self->proxy);
+  gboolean running = g_strcmp0 (state, "running") == 0 || g_strcmp0 (state, "blocked") == 0;
+
+  if (running && self->cpu_timer == 0)
+    {
+      nexus_cpu_history_clear (&self->cpu_history);
+      nexus_cpu_history_push (&self->cpu_history, spirit_dbus_vm_get_cpu_usage (self->proxy));
+      self->cpu_timer = g_timeout_add_seconds (NEXUS_CPU_SAMPLE_S, on_cpu_sample, self);
+    }
+  else if (!running && self->cpu_timer != 0)
+    {
+      g_clear_handle_id (&self->cpu_timer, g_source_remove);
+      nexus_cpu_history_clear (&self->cpu_history);
+    }
+}
+
 static void
 on_proxy_notify (NexusVm *self, GParamSpec *pspec, SpiritDBusVm *proxy)
 {
   if (g_str_equal (pspec->name, "name"))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
   else if (g_str_equal (pspec->name, "state"))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    {
+      nexus_vm_update_cpu_sampling (self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
@@ -166,6 +210,7 @@ nexus_vm_constructed (GObject *object)
   G_OBJECT_CLASS (nexus_vm_parent_class)->constructed (object);
   g_signal_connect_object (self->proxy, "notify", G_CALLBACK (on_proxy_notify), self,
                            G_CONNECT_SWAPPED);
+  nexus_vm_update_cpu_sampling (self);
 }
 
 static void
@@ -173,6 +218,7 @@ nexus_vm_dispose (GObject *object)
 {
   NexusVm *self = NEXUS_VM (object);
 
+  g_clear_handle_id (&self->cpu_timer, g_source_remove);
   g_clear_object (&self->proxy);
   G_OBJECT_CLASS (nexus_vm_parent_class)->dispose (object);
 }
@@ -240,6 +286,9 @@ nexus_vm_class_init (NexusVmClass *klass)
   /* Anything shown about the VM may have changed: a property of the proxy, or "busy". */
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                                    NULL, NULL, G_TYPE_NONE, 0);
+  /* A new sample in the CPU history, and nothing else: only the graph needs redrawing. */
+  signals[CPU_SAMPLED] = g_signal_new ("cpu-sampled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -332,6 +381,13 @@ nexus_vm_can_run (NexusVm *self, NexusVmOp op)
   if (self->busy > 0 && !ops[op].while_busy)
     return FALSE;
   return nexus_vm_op_valid_in_state (op, nexus_vm_get_state (self));
+}
+
+const NexusCpuHistory *
+nexus_vm_get_cpu_history (NexusVm *self)
+{
+  g_return_val_if_fail (NEXUS_IS_VM (self), NULL);
+  return &self->cpu_history;
 }
 
 static void

@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include "nexus-cpu-history.h"
 #include "spirit-dbus-generated.h"
 
 G_BEGIN_DECLS
@@ -41,6 +42,8 @@ void nexus_vm_set_show_host (NexusVm *self, gboolean show_host);
 const char *nexus_vm_get_state (NexusVm *self);
 gboolean nexus_vm_get_busy (NexusVm *self);
 gboolean nexus_vm_can_run (NexusVm *self, NexusVmOp op);
+/* The last minute of CpuUsage while the VM runs; empty when it does not. */
+const NexusCpuHistory *nexus_vm_get_cpu_history (NexusVm *self);
 
 void nexus_vm_run_async (NexusVm *self,
                          NexusVmOp op,

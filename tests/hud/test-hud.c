@@ -16,10 +16,13 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 #include "nexus-application.h"
 #include "nexus-client.h"
+#include "nexus-cpu-graph.h"
 #include "nexus-gpu-page.h"
 #include "nexus-vm-row.h"
 #include "nexus-window.h"
@@ -788,6 +791,44 @@ wait_row_label (Fixture *f, const char *name, const char *text)
   wait_row (f, name, row_has_label, text, "say");
 }
 
+static gboolean
+is_cpu_graph (GtkWidget *widget, gconstpointer unused)
+{
+  return NEXUS_IS_CPU_GRAPH (widget);
+}
+
+/* The row's CPU graph, shown or not. */
+static NexusCpuGraph *
+row_cpu_graph (NexusVmRow *row)
+{
+  g_autoptr (GPtrArray) graphs = find_widgets (row, is_cpu_graph, NULL);
+
+  g_assert_cmpuint (graphs->len, ==, 1);
+  return NEXUS_CPU_GRAPH (graphs->pdata[0]);
+}
+
+/* The graph is shown and holds at least N samples (text). */
+static gboolean
+row_graph_has_samples (NexusVmRow *row, const char *text)
+{
+  NexusCpuGraph *graph = row_cpu_graph (row);
+
+  return gtk_widget_get_visible (GTK_WIDGET (graph))
+         && nexus_cpu_history_get_length (nexus_cpu_graph_get_history (graph))
+              >= (guint)atoi (text);
+}
+
+/* ... and the last two samples are 50 %. */
+static gboolean
+row_graph_has_samples_at_50 (NexusVmRow *row, const char *text)
+{
+  const NexusCpuHistory *history = nexus_cpu_graph_get_history (row_cpu_graph (row));
+  guint n = nexus_cpu_history_get_length (history);
+
+  return row_graph_has_samples (row, text) && n >= 2 && nexus_cpu_history_get (history, n - 1) == 50
+         && nexus_cpu_history_get (history, n - 2) == 50;
+}
+
 /* A running VM's row says what its agent reported once spiritd reaches the agent (a fake one on
  * the socket spiritd --session reads, tests/integration/fakeagent.py), and "no agent" when it
  * goes away, without a HUD restart. */
@@ -858,6 +899,19 @@ test_listing (Fixture *f, gconstpointer data)
    * so alpha's 2 vCPUs are at 50 % once spiritd has read it twice (every 2 s) */
   wait_row_label (f, "alpha", "CPU 50%");
   g_assert_null (find_label_containing (find_row (f, "gamma"), "· CPU "));
+  /* and the last minute of it, which the HUD samples every 2 s while a VM runs: a graph on
+   * alpha's card only */
+  wait_row (f, "alpha", row_graph_has_samples_at_50, "3", "graph at least this many samples");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (row_cpu_graph (find_row (f, "beta")))));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (row_cpu_graph (find_row (f, "gamma")))));
+  g_assert_cmpuint (nexus_cpu_history_get_length (
+                      nexus_vm_get_cpu_history (nexus_vm_row_get_vm (find_row (f, "gamma")))),
+                    ==, 0);
+  {
+    const char *tooltip
+      = gtk_widget_get_tooltip_text (GTK_WIDGET (row_cpu_graph (find_row (f, "alpha"))));
+    g_assert_nonnull (strstr (tooltip, "50% now"));
+  }
   alpha = find_row (f, "alpha");
   /* a running VM tells whether its agent answers (the test driver's have none) */
   g_assert_nonnull (find_label_containing (alpha, "no agent"));
@@ -884,6 +938,10 @@ test_listing (Fixture *f, gconstpointer data)
   alpha = find_row (f, "alpha");
   assert_action_sensitive (alpha, "vm.pause", FALSE);
   assert_action_sensitive (alpha, "vm.resume", TRUE);
+  /* a paused VM's graph goes, and its samples with it */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (row_cpu_graph (alpha))));
+  g_assert_cmpuint (
+    nexus_cpu_history_get_length (nexus_vm_get_cpu_history (nexus_vm_row_get_vm (alpha))), ==, 0);
 
   {
     gpointer args[2] = { f, "alpha beta gamma" }; /* one host: sorted by name, no host named */
@@ -1305,6 +1363,8 @@ test_demo (Fixture *f, gconstpointer data)
   wait_row_label (f, "Build-Farm", "CPU 17%");
   g_assert_cmpstr (gtk_button_get_label (shown_button (find_row (f, "Windows-Spirit"), "vm.pause")),
                    ==, "Pause");
+  /* a few seconds of the CPU graphs (a sample every 2 s) for the picture */
+  wait_row (f, "Build-Farm", row_graph_has_samples, "4", "graph at least this many samples");
   g_free (save_screenshot (f, "nexus-hud.png"));
 
   /* narrow (a tiled or phone-sized window): the ⋮ menu only, the page switcher at the bottom */
@@ -1663,6 +1723,7 @@ test_overview (Fixture *f, gconstpointer data)
    * read it twice since the VM started */
   wait_row_label (f, "Build-Farm", "CPU 17%");
   wait_row_label (f, "Retro-Games", "CPU 100%");
+  wait_row (f, "Retro-Games", row_graph_has_samples, "4", "graph at least this many samples");
   g_free (save_screenshot (f, "nexus-hud-overview.png"));
 
   gtk_window_destroy (GTK_WINDOW (f->window));
