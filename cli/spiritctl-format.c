@@ -73,6 +73,22 @@ spiritctl_print_vm_table (GPtrArray *vms)
     }
 }
 
+/* What answers on the VM's spirit.0 channel: "spirit-agent 0.1.0 (linux 6.1.0-18-amd64)". */
+static char *
+describe_agent (SpiritDBusVm *vm)
+{
+  const char *version = spirit_dbus_vm_get_agent_version (vm);
+  const char *os = spirit_dbus_vm_get_guest_os (vm);
+  const char *kernel = spirit_dbus_vm_get_guest_kernel (vm);
+
+  if (!spirit_dbus_vm_get_agent_connected (vm))
+    return g_strdup (_("none answering"));
+  if (os == NULL || os[0] == '\0')
+    return g_strdup (version);
+  return g_strdup_printf ("%s (%s%s%s)", version, os, kernel && kernel[0] ? " " : "",
+                          kernel ? kernel : "");
+}
+
 void
 spiritctl_print_vm_details (SpiritDBusVm *vm)
 {
@@ -94,6 +110,13 @@ spiritctl_print_vm_details (SpiritDBusVm *vm)
   if (g_strcmp0 (spirit_dbus_vm_get_state (vm), "running") == 0)
     g_print ("%-16s %.0f%%\n", _("CPU usage:"), spirit_dbus_vm_get_cpu_usage (vm));
   g_print ("%-16s %s / %s\n", _("Memory:"), memory, max_memory);
+  /* A guest agent can only answer while the VM is active. */
+  if (spirit_dbus_vm_get_id (vm) >= 0)
+    {
+      g_autofree char *agent = describe_agent (vm);
+
+      g_print ("%-16s %s\n", _("Agent:"), agent);
+    }
   g_print ("%-16s %s\n", _("Persistent:"), yes_no (spirit_dbus_vm_get_persistent (vm)));
   g_print ("%-16s %s\n", _("Autostart:"), yes_no (spirit_dbus_vm_get_autostart (vm)));
   g_print ("%-16s %s\n", _("Saved state:"), yes_no (spirit_dbus_vm_get_has_saved_state (vm)));

@@ -62,6 +62,8 @@ class ExecFakeAgentTest(SpiritTestCase):
         self.assertEqual(self.vm_prop("alpha", "AgentVersion"), "fake-agent 0.0.1")
         self.assertEqual(self.vm_prop("alpha", "GuestOS"), "linux")
         self.assertEqual(self.vm_prop("alpha", "GuestKernel"), "6.6.6-fake")
+        out = self.spiritctl("vm", "info", "alpha", check=0).stdout.decode()
+        self.assertRegex(out, r"Agent:\s+fake-agent 0\.0\.1 \(linux 6\.6\.6-fake\)\n")
         self.assertFalse(self.vm_prop("gamma", "AgentConnected"))
         self.assertEqual(self.vm_prop("gamma", "GuestOS"), "")
         connections = self.agents["alpha"].connections

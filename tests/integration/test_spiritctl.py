@@ -77,6 +77,10 @@ class SpiritctlTest(SpiritTestCase):
         self.assertIn("Alpha, the running one", out)
         self.assertIn("11111111-1111-4111-8111-111111111111", out)
         self.assertRegex(out, r"State:\s+running")
+        # the test driver's VMs have no agent; an inactive VM has no agent line at all
+        self.assertRegex(out, r"Agent:\s+none answering\n")
+        out = self.spiritctl("vm", "info", "beta", check=0).stdout.decode()
+        self.assertNotIn("Agent:", out)
 
     def test_service_errors_exit_1_with_message(self):
         result = self.spiritctl("vm", "resume", "beta", check=1)
