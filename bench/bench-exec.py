@@ -53,18 +53,7 @@ os.environ["SPIRITCTL"] = os.path.join(ARGS.build, "cli", "spiritctl")
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import realguest  # noqa: E402
 from realguest import GUEST, GuestFiles, virsh  # noqa: E402
-from spirittest import SPIRITCTL, Gio, SpiritDaemon  # noqa: E402
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(0.2)  # polling a process-based check, not synchronization of the measurement
+from spirittest import SPIRITCTL, Gio, SpiritDaemon, wait_until  # noqa: E402
 
 
 class Clients:
@@ -132,13 +121,15 @@ def main():
         daemon = SpiritDaemon(test_dbus.get_bus_address(), realguest.URI, ["--no-polkit"])
         clients = Clients(test_dbus.get_bus_address(), name)
         wait_until(lambda: clients.spiritctl("vm", "info", name, check=False).returncode == 0, 60,
-                   "spiritd to list the VM")
+                   "spiritd to list the VM", poll=0.2)
         clients.spiritctl("vm", "start", name)
         wait_until(lambda: os.path.exists(console) and re.search(
-            r"SPIRIT-GUEST-READY", open(console, errors="replace").read()), 180, "the guest to boot")
+            r"SPIRIT-GUEST-READY", open(console, errors="replace").read()), 180, "the guest to boot",
+            poll=0.2)
         wait_until(lambda: "none answering" not in clients.spiritctl("vm", "info", name).stdout.decode(),
-                   120, "spirit-agent to answer")
-        wait_until(lambda: clients.qga("guest-ping", check=False) is not None, 120, "qemu-ga to answer")
+                   120, "spirit-agent to answer", poll=0.2)
+        wait_until(lambda: clients.qga("guest-ping", check=False) is not None, 120, "qemu-ga to answer",
+                   poll=0.2)
         print("guest up; both agents answer", file=sys.stderr)
 
         for _ in range(5):  # warm-up: page cache, first-boot activity

@@ -47,6 +47,15 @@ get_color (GtkWidget *widget, GdkRGBA *color)
 #endif
 }
 
+/* Adds a line through the samples to the current path, oldest first. */
+static void
+trace_samples (cairo_t *cr, const NexusCpuHistory *history, double first_x, double step, int height)
+{
+  for (guint i = 0; i < nexus_cpu_history_get_length (history); i++)
+    cairo_line_to (cr, first_x + step * i,
+                   height - 1 - (height - 2) * nexus_cpu_history_get (history, i) / 100);
+}
+
 static void
 nexus_cpu_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -69,16 +78,12 @@ nexus_cpu_graph_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (n > 0)
     {
       cairo_move_to (cr, first_x, height);
-      for (guint i = 0; i < n; i++)
-        cairo_line_to (cr, first_x + step * i,
-                       height - 1 - (height - 2) * nexus_cpu_history_get (&self->history, i) / 100);
+      trace_samples (cr, &self->history, first_x, step, height);
       cairo_line_to (cr, width, height);
       cairo_close_path (cr);
       cairo_set_source_rgba (cr, color.red, color.green, color.blue, color.alpha * 0.3);
       cairo_fill (cr);
-      for (guint i = 0; i < n; i++)
-        cairo_line_to (cr, first_x + step * i,
-                       height - 1 - (height - 2) * nexus_cpu_history_get (&self->history, i) / 100);
+      trace_samples (cr, &self->history, first_x, step, height);
       cairo_set_source_rgba (cr, color.red, color.green, color.blue, color.alpha);
       cairo_set_line_width (cr, 1.5);
       cairo_stroke (cr);

@@ -145,7 +145,6 @@ static gboolean
 on_cpu_sample (gpointer user_data)
 {
   NexusVm *self = user_data;
-
   double percent = spirit_dbus_vm_get_cpu_usage (self->proxy);
   /* A full minute of one value scrolls into the same picture: no redraw for a steady load. */
   gboolean same_picture = nexus_cpu_history_is_flat_at (&self->cpu_history, percent);
@@ -161,7 +160,7 @@ static void
 nexus_vm_update_cpu_sampling (NexusVm *self)
 {
   const char *state = spirit_dbus_vm_get_state (self->proxy);
-  gboolean running = g_strcmp0 (state, "running") == 0 || g_strcmp0 (state, "blocked") == 0;
+  gboolean running = state != NULL && g_strv_contains (states_running, state);
 
   if (running && self->cpu_timer == 0)
     {

@@ -391,6 +391,13 @@ spirit_vm_refresh (SpiritVm *self)
 
 /* --- CPU usage ------------------------------------------------------------------------------ */
 
+/* libvirt is reachable and the VM runs: its CPU time means something. */
+static gboolean
+spirit_vm_cpu_readable (SpiritVm *self)
+{
+  return self->domain != NULL && self->info != NULL && g_str_equal (self->info->state, "running");
+}
+
 static void
 spirit_vm_set_cpu_usage (SpiritVm *self, double percent)
 {
@@ -435,8 +442,7 @@ on_cpu_sampled (GObject *source, GAsyncResult *result, gpointer user_data)
 
   self->sampling_cpu = FALSE;
   /* the VM stopped (or libvirt went away) while this was read: that reset wins */
-  if (sample == NULL || self->domain == NULL || self->info == NULL
-      || !g_str_equal (self->info->state, "running"))
+  if (sample == NULL || !spirit_vm_cpu_readable (self))
     return;
   percent = spirit_cpu_usage_between (&self->cpu_sample, sample);
   self->cpu_sample = *sample;
@@ -451,8 +457,7 @@ spirit_vm_sample_cpu (SpiritVm *self)
 
   g_return_if_fail (SPIRIT_IS_VM (self));
 
-  if (self->domain == NULL || self->info == NULL || !g_str_equal (self->info->state, "running")
-      || self->sampling_cpu)
+  if (!spirit_vm_cpu_readable (self) || self->sampling_cpu)
     return;
   self->sampling_cpu = TRUE;
   task = g_task_new (self, NULL, on_cpu_sampled, NULL);
